@@ -1,0 +1,318 @@
+"""The DeepDream engine: gradient *ascent* on the pixels of an image.
+
+Training changes the weights to lower a loss; dreaming freezes the weights and changes the image to
+raise an objective. One step is::
+
+    shift = random jitter;  x = roll(image, shift)
+    g = d objective(x) / d x            (tile by tile for big images)
+    g = normalise(roll(g, -shift))
+    image = clip(image + step_size * g, 0, 1)
+
+and :func:`dream` repeats it over octaves (the same image at growing sizes). Two levels of API:
+:func:`dream` for one call, :func:`make_step` for lessons that open the loop up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from deepdream_lib import __version__
+from deepdream_lib.errors import DeepDreamError
+from deepdream_lib.images import ImageLike, load_image, save_image
+from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.normalize import METHODS, normalize_gradient
+from deepdream_lib.objectives import INPUT, Objective, as_objective
+
+MAX_UNTILED_PIXELS = 1_500_000  # beyond this, an untiled step of VGG16 needs several GB: tile instead
+MIN_OCTAVE_SIZE = 16
+OCTAVE_MODES = ("detail", "resize")
+
+
+@dataclass(frozen=True)
+class DreamConfig:
+    """Every knob of a dream, in one place (the names the lessons use).
+
+    Attributes:
+        num_steps: gradient-ascent steps per octave.
+        step_size: how far each step moves the pixels (image in [0, 1]); with a normalised gradient
+            this is roughly the change per pixel per step. Above ~0.006 deep layers saturate.
+        num_octaves: how many image sizes to dream at, smallest first (1 = no octaves).
+        octave_scale: size ratio between octaves (> 1).
+        octave_mode: ``"detail"`` adds the dreamed detail back onto a sharp copy of the original at each
+            size (Caffe notebook, Keras example); ``"resize"`` upsizes the dreamed image (TF tutorial).
+        jitter: largest random shift in pixels before each step (0 = off); undone after the step.
+        normalize: gradient normalisation, one of ``"std"``, ``"mean_abs"``, ``"laplacian"``, ``"none"``.
+        tile_size: compute the gradient in tiles of about this size (None = whole image).
+        clip: keep pixels in [0, 1] after each step.
+        seed: seed of the jitter, for reproducible dreams.
+    """
+
+    num_steps: int = 20
+    step_size: float = 0.005
+    num_octaves: int = 3
+    octave_scale: float = 1.4
+    octave_mode: str = "detail"
+    jitter: int = 32
+    normalize: str = "std"
+    tile_size: int | None = None
+    clip: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (_is_int(self.num_steps) and self.num_steps >= 1, f"num_steps must be an integer >= 1, got {self.num_steps!r}"),
+            (_is_number(self.step_size) and 0 < self.step_size < 1,
+             f"step_size must be a number in (0, 1) (image in [0, 1]), got {self.step_size!r}"),
+            (_is_int(self.num_octaves) and self.num_octaves >= 1,
+             f"num_octaves must be an integer >= 1, got {self.num_octaves!r}"),
+            (_is_number(self.octave_scale) and self.octave_scale > 1,
+             f"octave_scale must be a number > 1 (each octave larger than the last), got {self.octave_scale!r}"),
+            (self.octave_mode in OCTAVE_MODES, f"octave_mode must be one of {OCTAVE_MODES}, got {self.octave_mode!r}"),
+            (_is_int(self.jitter) and self.jitter >= 0, f"jitter must be an integer >= 0, got {self.jitter!r}"),
+            ((self.normalize or "none") in METHODS, f"normalize must be one of {METHODS}, got {self.normalize!r}"),
+            (self.tile_size is None or (_is_int(self.tile_size) and self.tile_size >= 64),
+             f"tile_size must be None or an integer >= 64, got {self.tile_size!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise DeepDreamError(message + ".")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class DreamResult:
+    """What a dream returns: the image, how the objective rose, and how it was made."""
+
+    image: np.ndarray  # (H, W, 3) in [0, 1], or (B, H, W, 3) for a batch
+    history: list[float] = field(default_factory=list)  # objective (batch mean) before each step
+    octaves: list[int] = field(default_factory=list)  # the octave of each step
+    frames: list[np.ndarray] = field(default_factory=list)  # snapshots, full size, if record_every
+    metadata: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Save as PNG with the model, objective and every parameter in the file's metadata."""
+        return save_image(self.image, path, self.metadata, overwrite=overwrite)
+
+
+# --- one step ------------------------------------------------------------------------------------
+
+
+def objective_and_gradient(
+    backbone: Backbone, objective: Objective, images: tf.Tensor,
+    transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The objective (one value per image) and its gradient with respect to the pixels."""
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        seen = images if transform is None else transform(images)
+        activations = backbone.activations(seen, sorted(objective.network_layers))
+        activations[INPUT] = seen
+        values = objective(activations)
+        total = tf.reduce_sum(values)
+    return values, tape.gradient(total, images)
+
+
+def tile_starts(length: tf.Tensor, tile_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Start offsets and common size of equal tiles that cover ``length`` pixels exactly.
+
+    Computed from the runtime shape (not the traced one), so it is right at every image size.
+    """
+    count = (length + tile_size - 1) // tile_size
+    size = (length + count - 1) // count
+    return tf.range(0, length, size), size
+
+
+def tiled_objective_and_gradient(
+    backbone: Backbone, objective: Objective, images: tf.Tensor, tile_size: int,
+    transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Like :func:`objective_and_gradient`, one tile at a time, so memory depends on the tile size.
+
+    Each tile's objective is weighted by its share of the image, so for a mean objective the tiled
+    value approximates the whole image's value; the gradient differs only near tile borders, where
+    a tile cannot see its neighbours. With one tile it equals the untiled gradient exactly.
+    """
+    shape = tf.shape(images)
+    rows, tile_h = tile_starts(shape[1], tile_size)
+    cols, tile_w = tile_starts(shape[2], tile_size)
+    total_area = tf.cast(shape[1] * shape[2], tf.float32)
+    gradient = tf.zeros_like(images)
+    values = tf.zeros(shape[:1], tf.float32)
+    for row in rows:
+        for col in cols:
+            tile = images[:, row:row + tile_h, col:col + tile_w, :]
+            weight = tf.cast(tf.shape(tile)[1] * tf.shape(tile)[2], tf.float32) / total_area
+            tile_values, tile_gradient = objective_and_gradient(backbone, objective, tile, transform)
+            values += weight * tile_values
+            paddings = [[0, 0], [row, shape[1] - row - tf.shape(tile)[1]],
+                        [col, shape[2] - col - tf.shape(tile)[2]], [0, 0]]
+            gradient += weight * tf.pad(tile_gradient, paddings)
+    return values, gradient
+
+
+def make_step(
+    backbone: Backbone, objective: Objective, normalize: str = "std", tile_size: int | None = None,
+    clip: bool = True, transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
+) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+    """Build one compiled DeepDream step: ``step(images, step_size, shift) -> (images, values)``.
+
+    ``images`` is (B, H, W, 3) in [0, 1], ``shift`` the (dy, dx) jitter, ``values`` the objective of
+    each image *before* the step. The input signature leaves H and W open, so octaves of any size
+    reuse one trace (check with ``step.experimental_get_tracing_count()``).
+    """
+
+    def gradient_of(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if tile_size is None:
+            return objective_and_gradient(backbone, objective, images, transform)
+        return tiled_objective_and_gradient(backbone, objective, images, tile_size, transform)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, None, 3], tf.float32),
+        tf.TensorSpec([], tf.float32),
+        tf.TensorSpec([2], tf.int32),
+    ])
+    def step(images: tf.Tensor, step_size: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        rolled = tf.roll(images, shift=shift, axis=[1, 2])
+        values, gradient = gradient_of(rolled)
+        gradient = normalize_gradient(tf.roll(gradient, shift=-shift, axis=[1, 2]), normalize)
+        images = images + step_size * gradient
+        if clip:
+            images = tf.clip_by_value(images, 0.0, 1.0)
+        return images, values
+
+    return step
+
+
+# --- octaves and the loop ------------------------------------------------------------------------
+
+
+def octave_sizes(height: int, width: int, num_octaves: int, octave_scale: float) -> list[tuple[int, int]]:
+    """Image sizes to dream at, smallest first; the last is the original size."""
+    sizes = []
+    for power in range(num_octaves - 1, -1, -1):
+        factor = octave_scale ** -power
+        sizes.append((max(1, round(height * factor)), max(1, round(width * factor))))
+    if min(sizes[0]) < MIN_OCTAVE_SIZE:
+        raise DeepDreamError(
+            f"With {num_octaves} octaves of scale {octave_scale}, the smallest octave is "
+            f"{sizes[0][1]}x{sizes[0][0]} px (< {MIN_OCTAVE_SIZE}). Use fewer octaves or a larger image."
+        )
+    return sizes
+
+
+def _resize(images: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    return tf.image.resize(images, size, method="bilinear")
+
+
+def _metadata(backbone: Backbone, objective: Objective, config: DreamConfig, shape: tuple[int, ...]) -> dict:
+    settings = dataclasses.asdict(config)
+    return {
+        "Software": f"deepdream_lib {__version__}",
+        "deepdream:model": backbone.name,
+        "deepdream:model_description": backbone.spec.description,
+        "deepdream:objective": str(objective),
+        "deepdream:size": f"{shape[-2]}x{shape[-3]}",
+        **{f"deepdream:{key}": str(value) for key, value in settings.items()},
+    }
+
+
+def dream(
+    image: ImageLike | np.ndarray,
+    objective: Objective | str | None = None,
+    model: Backbone | str = "vgg16_hed",
+    config: DreamConfig | None = None,
+    *,
+    transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    post_step: Callable[[tf.Tensor, int], tf.Tensor] | None = None,
+    record_every: int = 0,
+    progress: bool = True,
+    **settings,
+) -> DreamResult:
+    """Dream: amplify what ``model`` sees in ``image`` by gradient ascent on ``objective``.
+
+    ``image`` is anything :func:`~deepdream_lib.images.load_image` accepts, or a batch (B, H, W, 3).
+    ``objective`` is an :class:`Objective` or a layer name (default: the model's default layer).
+    Settings come from ``config`` and/or keyword arguments named as in :class:`DreamConfig`, e.g.
+    ``dream(img, "block4_conv3", num_steps=10, num_octaves=2)``.
+
+    ``transform`` is applied to the image inside the gradient (transformation robustness);
+    ``post_step(images, step_index)`` runs after each step (e.g. a blur every k steps).
+    ``record_every=k`` keeps a full-size frame every k steps. Ctrl-C stops early and returns the
+    dream so far (``interrupted=True``).
+    """
+    config = dataclasses.replace(config or DreamConfig(), **settings)
+    backbone = load_model(model) if isinstance(model, str) else model
+    objective = as_objective(objective or backbone.spec.default_layer).validate(backbone)
+    images, batched = _as_batch(image)
+    height, width = int(images.shape[1]), int(images.shape[2])
+    if config.tile_size is None and height * width > MAX_UNTILED_PIXELS:
+        raise DeepDreamError(
+            f"A {width}x{height} image is too large to dream in one piece here; pass tile_size=512 "
+            "(or shrink it with load_image(..., max_size=1024))."
+        )
+    sizes = octave_sizes(height, width, config.num_octaves, config.octave_scale)
+    step = make_step(backbone, objective, config.normalize, config.tile_size, config.clip, transform)
+    rng = np.random.default_rng(config.seed)
+    result = DreamResult(image=np.empty(0), metadata=_metadata(backbone, objective, config, images.shape))
+    original = tf.constant(images)
+    current, base = _resize(original, sizes[0]), _resize(original, sizes[0])
+    start = time.perf_counter()
+    bar = tqdm(total=len(sizes) * config.num_steps, disable=not progress, desc="dreaming", leave=False)
+    try:
+        for octave, size in enumerate(sizes):
+            if octave > 0:
+                if config.octave_mode == "detail":
+                    detail = _resize(current - base, size)
+                    base = _resize(original, size)
+                    current = base + detail
+                else:
+                    current = _resize(current, size)
+            for index in range(config.num_steps):
+                shift = rng.integers(-config.jitter, config.jitter + 1, size=2) if config.jitter else (0, 0)
+                current, values = step(current, tf.constant(config.step_size, tf.float32),
+                                       tf.constant(shift, tf.int32))
+                if post_step is not None:
+                    current = post_step(current, len(result.history))
+                result.history.append(float(tf.reduce_mean(values)))
+                result.octaves.append(octave)
+                if record_every and len(result.history) % record_every == 0:
+                    result.frames.append(_resize(current, (height, width)).numpy()[0])
+                bar.update(1)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        warnings.warn("Dream interrupted: returning the image so far.", stacklevel=2)
+    finally:
+        bar.close()
+    result.seconds = time.perf_counter() - start
+    final = _resize(current, (height, width)) if current.shape[1:3] != (height, width) else current
+    final = np.clip(final.numpy(), 0.0, 1.0) if config.clip else final.numpy()
+    result.image = final if batched else final[0]
+    return result
+
+
+def _as_batch(image: ImageLike | np.ndarray) -> tuple[np.ndarray, bool]:
+    """A (B, H, W, 3) float32 batch and whether the caller passed a batch."""
+    if isinstance(image, np.ndarray) and image.ndim == 4:
+        return np.stack([load_image(item) for item in image]), True
+    if isinstance(image, tf.Tensor):
+        return _as_batch(image.numpy())
+    return load_image(image)[None], False

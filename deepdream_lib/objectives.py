@@ -1,0 +1,205 @@
+"""Objectives: what a dream maximises, as a small algebra.
+
+An objective maps a dict of activations ``{layer name: (B, h, w, C) tensor}`` to one number per image,
+shape ``(B,)``. Objectives are always **maximised** (gradient ascent). They combine like numbers::
+
+    layer("block4_conv3") + 0.5 * channel("block5_conv2", 7) - 0.1 * total_variation()
+
+and print as what they mean. The key ``"input"`` holds the image itself (RGB in [0, 1]), so penalties
+on pixels (see :mod:`deepdream_lib.regularizers`) are objectives too. ``"logits"`` holds class scores.
+
+The idea follows Lucid's ``objectives.py`` (Olah et al., *Feature Visualization*, Distill 2017).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import tensorflow as tf
+
+from deepdream_lib.errors import DeepDreamError
+
+INPUT = "input"  #: the activations key that holds the image being dreamed, RGB in [0, 1]
+Activations = dict[str, tf.Tensor]
+
+
+class Objective:
+    """A function from activations to one value per image, which dreaming maximises."""
+
+    def __init__(
+        self,
+        fn: Callable[[Activations], tf.Tensor],
+        layers: Iterable[str],
+        description: str,
+        channels: Iterable[tuple[str, int]] = (),
+    ):
+        self.fn = fn
+        self.layers = frozenset(layers)
+        self.description = description
+        self.channels = tuple(channels)  # (layer, index) pairs to check against the network
+
+    def __call__(self, activations: Activations) -> tf.Tensor:
+        return self.fn(activations)
+
+    def __repr__(self) -> str:
+        return self.description
+
+    def __add__(self, other: Objective | float) -> Objective:
+        if isinstance(other, numbers.Number):
+            if other == 0:
+                return self
+            return Objective(lambda acts: self(acts) + float(other), self.layers, f"{self} + {other}",
+                             self.channels)
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(lambda acts: self(acts) + other(acts), self.layers | other.layers,
+                         f"{self} + {other}", self.channels + other.channels)
+
+    def __radd__(self, other: float) -> Objective:  # lets sum([...]) start from 0
+        return self.__add__(other)
+
+    def __neg__(self) -> Objective:
+        return -1.0 * self
+
+    def __sub__(self, other: Objective | float) -> Objective:
+        if isinstance(other, (Objective, numbers.Number)):
+            return self + (-other)
+        return NotImplemented
+
+    def __mul__(self, scale: float) -> Objective:
+        if not isinstance(scale, numbers.Number) or isinstance(scale, bool):
+            raise TypeError(f"An objective can only be multiplied by a number, not by {type(scale).__name__}.")
+        scale = float(scale)
+        text = f"-{self._wrapped()}" if scale == -1.0 else f"{scale:g} * {self._wrapped()}"
+        return Objective(lambda acts: scale * self(acts), self.layers, text, self.channels)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, scale: float) -> Objective:
+        if not isinstance(scale, numbers.Number) or scale == 0:
+            raise TypeError("An objective can only be divided by a non-zero number.")
+        return self * (1.0 / float(scale))
+
+    def _wrapped(self) -> str:
+        return f"({self})" if (" + " in self.description or " - " in self.description) else str(self)
+
+    @property
+    def network_layers(self) -> frozenset[str]:
+        """The layers this objective needs from the network (without the image itself)."""
+        return self.layers - {INPUT}
+
+    def validate(self, backbone) -> Objective:
+        """Check layer names and channel indices against a backbone; raise a clear error if wrong."""
+        for name in self.network_layers:
+            backbone.check_layer(name)
+        for name, index in self.channels:
+            depth = int(backbone.model.get_layer(name).output.shape[-1])
+            if not 0 <= index < depth:
+                raise DeepDreamError(
+                    f"Channel {index} is out of range for {name}, which has {depth} channels (0..{depth - 1})."
+                )
+        return self
+
+
+def _spatial_mean(tensor: tf.Tensor) -> tf.Tensor:
+    """Mean over every axis but the batch axis: (B, ...) -> (B,)."""
+    return tf.reduce_mean(tensor, axis=tf.range(1, tf.rank(tensor)))
+
+
+def _only_batch(values: tf.Tensor, batch: int | None) -> tf.Tensor:
+    """Keep the value of one image of the batch (for batched dreams); zero for the others."""
+    if batch is None:
+        return values
+    return values * tf.one_hot(batch, tf.shape(values)[0], dtype=values.dtype)
+
+
+def _suffix(batch: int | None) -> str:
+    return "" if batch is None else f", batch={batch}"
+
+
+def layer(name: str, batch: int | None = None) -> Objective:
+    """Mean activation of a whole layer: the classic DeepDream objective (Mordvintsev et al. 2015)."""
+    return Objective(lambda acts: _only_batch(_spatial_mean(acts[name]), batch), [name],
+                     f'layer("{name}"{_suffix(batch)})')
+
+
+def layer_l2(name: str, batch: int | None = None) -> Objective:
+    """Mean squared activation of a layer: the original Caffe notebook's ``objective_L2``."""
+    return Objective(lambda acts: _only_batch(_spatial_mean(tf.square(acts[name])), batch), [name],
+                     f'layer_l2("{name}"{_suffix(batch)})')
+
+
+def channel(name: str, index: int, batch: int | None = None) -> Objective:
+    """Mean activation of one channel (one feature detector, everywhere in the image)."""
+    _check_index(index)
+    return Objective(lambda acts: _only_batch(_spatial_mean(acts[name][..., index]), batch), [name],
+                     f'channel("{name}", {index}{_suffix(batch)})', [(name, index)])
+
+
+def neuron(name: str, index: int, x: int | None = None, y: int | None = None,
+           batch: int | None = None) -> Objective:
+    """Activation of one channel at one position of the feature map (the centre unless x, y are given)."""
+    _check_index(index)
+
+    def fn(acts: Activations) -> tf.Tensor:
+        feature_map = acts[name]
+        row = tf.shape(feature_map)[1] // 2 if y is None else y
+        col = tf.shape(feature_map)[2] // 2 if x is None else x
+        return _only_batch(feature_map[:, row, col, index], batch)
+
+    where = "centre" if x is None and y is None else f"x={x}, y={y}"
+    return Objective(fn, [name], f'neuron("{name}", {index}, {where}{_suffix(batch)})', [(name, index)])
+
+
+def class_logit(index: int, batch: int | None = None) -> Objective:
+    """The score of one class before the softmax (Simonyan et al. 2013; needs a classifier)."""
+    _check_index(index)
+    return Objective(lambda acts: _only_batch(acts["logits"][:, index], batch), ["logits"],
+                     f"class_logit({index}{_suffix(batch)})", [])
+
+
+def guide(name: str, guide_activations: tf.Tensor | np.ndarray) -> Objective:
+    """Dream towards what a guide image excites (the original Caffe notebook's ``objective_guide``).
+
+    ``guide_activations`` is the guide image's activation at ``name``, shape (1, h, w, C) or (h, w, C).
+    Each position of the dreamed image is scored by its best match among the guide's feature vectors:
+    ``mean_i max_j <x_i, g_j>``; its gradient at position i is the best-matching guide vector.
+    """
+    features = tf.reshape(tf.convert_to_tensor(guide_activations, tf.float32), (-1, tf.shape(guide_activations)[-1]))
+
+    def fn(acts: Activations) -> tf.Tensor:
+        x = acts[name]
+        flat = tf.reshape(x, (tf.shape(x)[0], -1, tf.shape(x)[-1]))  # (B, N, C)
+        scores = tf.einsum("bnc,mc->bnm", flat, features)
+        return tf.reduce_mean(tf.reduce_max(scores, axis=-1), axis=-1)
+
+    return Objective(fn, [name], f'guide("{name}", {int(features.shape[0])} guide vectors)')
+
+
+def batched(objectives: Iterable[Objective]) -> Objective:
+    """A batch of independent dreams: image ``i`` of the batch maximises ``objectives[i]``.
+
+    Each item must be built with ``batch=i`` (e.g. ``channel(layer, c, batch=i)``); this sums them.
+    """
+    return sum(objectives, 0.0)
+
+
+def channels(name: str, indices: Iterable[int]) -> Objective:
+    """One channel per image of a batch: ``channels("block4_conv3", range(64))`` dreams an atlas at once."""
+    return batched(channel(name, int(c), batch=i) for i, c in enumerate(indices))
+
+
+def as_objective(spec: Objective | str) -> Objective:
+    """Accept an objective or a layer name (``"block4_conv3"`` means ``layer("block4_conv3")``)."""
+    if isinstance(spec, Objective):
+        return spec
+    if isinstance(spec, str):
+        return layer(spec)
+    raise TypeError(f"Expected an Objective or a layer name, got {type(spec).__name__}.")
+
+
+def _check_index(index: int) -> None:
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or index < 0:
+        raise DeepDreamError(f"A channel or class index must be a non-negative integer, got {index!r}.")
