@@ -70,18 +70,38 @@ class DreamConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (_is_int(self.num_steps) and self.num_steps >= 1, f"num_steps must be an integer >= 1, got {self.num_steps!r}"),
-            (_is_number(self.step_size) and 0 < self.step_size < 1,
-             f"step_size must be a number in (0, 1) (image in [0, 1]), got {self.step_size!r}"),
-            (_is_int(self.num_octaves) and self.num_octaves >= 1,
-             f"num_octaves must be an integer >= 1, got {self.num_octaves!r}"),
-            (_is_number(self.octave_scale) and self.octave_scale > 1,
-             f"octave_scale must be a number > 1 (each octave larger than the last), got {self.octave_scale!r}"),
-            (self.octave_mode in OCTAVE_MODES, f"octave_mode must be one of {OCTAVE_MODES}, got {self.octave_mode!r}"),
-            (_is_int(self.jitter) and self.jitter >= 0, f"jitter must be an integer >= 0, got {self.jitter!r}"),
-            ((self.normalize or "none") in METHODS, f"normalize must be one of {METHODS}, got {self.normalize!r}"),
-            (self.tile_size is None or (_is_int(self.tile_size) and self.tile_size >= 64),
-             f"tile_size must be None or an integer >= 64, got {self.tile_size!r}"),
+            (
+                _is_int(self.num_steps) and self.num_steps >= 1,
+                f"num_steps must be an integer >= 1, got {self.num_steps!r}",
+            ),
+            (
+                _is_number(self.step_size) and 0 < self.step_size < 1,
+                f"step_size must be a number in (0, 1) (image in [0, 1]), got {self.step_size!r}",
+            ),
+            (
+                _is_int(self.num_octaves) and self.num_octaves >= 1,
+                f"num_octaves must be an integer >= 1, got {self.num_octaves!r}",
+            ),
+            (
+                _is_number(self.octave_scale) and self.octave_scale > 1,
+                f"octave_scale must be a number > 1 (each octave is larger), got {self.octave_scale!r}",
+            ),
+            (
+                self.octave_mode in OCTAVE_MODES,
+                f"octave_mode must be one of {OCTAVE_MODES}, got {self.octave_mode!r}",
+            ),
+            (
+                _is_int(self.jitter) and self.jitter >= 0,
+                f"jitter must be an integer >= 0, got {self.jitter!r}",
+            ),
+            (
+                (self.normalize or "none") in METHODS,
+                f"normalize must be one of {METHODS}, got {self.normalize!r}",
+            ),
+            (
+                self.tile_size is None or (_is_int(self.tile_size) and self.tile_size >= 64),
+                f"tile_size must be None or an integer >= 64, got {self.tile_size!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -117,7 +137,9 @@ class DreamResult:
 
 
 def objective_and_gradient(
-    backbone: Backbone, objective: Objective, images: tf.Tensor,
+    backbone: Backbone,
+    objective: Objective,
+    images: tf.Tensor,
     transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """The objective (one value per image) and its gradient with respect to the pixels."""
@@ -142,7 +164,10 @@ def tile_starts(length: tf.Tensor, tile_size: int) -> tuple[tf.Tensor, tf.Tensor
 
 
 def tiled_objective_and_gradient(
-    backbone: Backbone, objective: Objective, images: tf.Tensor, tile_size: int,
+    backbone: Backbone,
+    objective: Objective,
+    images: tf.Tensor,
+    tile_size: int,
     transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Like :func:`objective_and_gradient`, one tile at a time, so memory depends on the tile size.
@@ -159,19 +184,27 @@ def tiled_objective_and_gradient(
     values = tf.zeros(shape[:1], tf.float32)
     for row in rows:
         for col in cols:
-            tile = images[:, row:row + tile_h, col:col + tile_w, :]
+            tile = images[:, row : row + tile_h, col : col + tile_w, :]
             weight = tf.cast(tf.shape(tile)[1] * tf.shape(tile)[2], tf.float32) / total_area
             tile_values, tile_gradient = objective_and_gradient(backbone, objective, tile, transform)
             values += weight * tile_values
-            paddings = [[0, 0], [row, shape[1] - row - tf.shape(tile)[1]],
-                        [col, shape[2] - col - tf.shape(tile)[2]], [0, 0]]
+            paddings = [
+                [0, 0],
+                [row, shape[1] - row - tf.shape(tile)[1]],
+                [col, shape[2] - col - tf.shape(tile)[2]],
+                [0, 0],
+            ]
             gradient += weight * tf.pad(tile_gradient, paddings)
     return values, gradient
 
 
 def make_step(
-    backbone: Backbone, objective: Objective, normalize: str = "std", tile_size: int | None = None,
-    clip: bool = True, transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    backbone: Backbone,
+    objective: Objective,
+    normalize: str = "std",
+    tile_size: int | None = None,
+    clip: bool = True,
+    transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
     """Build one compiled DeepDream step: ``step(images, step_size, shift) -> (images, values)``.
 
@@ -185,11 +218,13 @@ def make_step(
             return objective_and_gradient(backbone, objective, images, transform)
         return tiled_objective_and_gradient(backbone, objective, images, tile_size, transform)
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, None, None, 3], tf.float32),
-        tf.TensorSpec([], tf.float32),
-        tf.TensorSpec([2], tf.int32),
-    ])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, 3], tf.float32),
+            tf.TensorSpec([], tf.float32),
+            tf.TensorSpec([2], tf.int32),
+        ]
+    )
     def step(images: tf.Tensor, step_size: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         rolled = tf.roll(images, shift=shift, axis=[1, 2])
         values, gradient = gradient_of(rolled)
@@ -209,7 +244,7 @@ def octave_sizes(height: int, width: int, num_octaves: int, octave_scale: float)
     """Image sizes to dream at, smallest first; the last is the original size."""
     sizes = []
     for power in range(num_octaves - 1, -1, -1):
-        factor = octave_scale ** -power
+        factor = octave_scale**-power
         sizes.append((max(1, round(height * factor)), max(1, round(width * factor))))
     if min(sizes[0]) < MIN_OCTAVE_SIZE:
         raise DeepDreamError(
@@ -286,10 +321,11 @@ def dream(
                     current = base + detail
                 else:
                     current = _resize(current, size)
-            for index in range(config.num_steps):
+            for _ in range(config.num_steps):
                 shift = rng.integers(-config.jitter, config.jitter + 1, size=2) if config.jitter else (0, 0)
-                current, values = step(current, tf.constant(config.step_size, tf.float32),
-                                       tf.constant(shift, tf.int32))
+                current, values = step(
+                    current, tf.constant(config.step_size, tf.float32), tf.constant(shift, tf.int32)
+                )
                 if post_step is not None:
                     current = post_step(current, len(result.history))
                 result.history.append(float(tf.reduce_mean(values)))

@@ -13,14 +13,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from deepdream_lib.errors import ImageError
 
-ImageLike = Union[str, os.PathLike, np.ndarray, Image.Image]
+ImageLike = str | os.PathLike | np.ndarray | Image.Image
 
 #: Samples that scikit-image ships inside its wheel (no download needed).
 SAMPLES: dict[str, str] = {
@@ -93,10 +92,12 @@ def _fetch_url(url: str) -> bytes:
             data = response.read(MAX_URL_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise ImageError(
-            f"Could not download {url}: {error}. Offline? Use a bundled sample instead, e.g. sample('chelsea')."
+            f"Could not download {url}: {error}. Offline? Use a bundled sample, e.g. sample('chelsea')."
         ) from error
     if len(data) > MAX_URL_BYTES:
-        raise ImageError(f"{url} is larger than {MAX_URL_BYTES // 2**20} MiB; download it and resize it first.")
+        raise ImageError(
+            f"{url} is larger than {MAX_URL_BYTES // 2**20} MiB; download it and resize it first."
+        )
     return data
 
 
@@ -176,7 +177,9 @@ def array_to_rgb(array: np.ndarray) -> np.ndarray:
 def _check_size(shape: tuple[int, ...]) -> None:
     height, width = shape
     if min(height, width) < MIN_SIZE:
-        raise ImageError(f"The image is {width}x{height} pixels; DeepDream needs at least {MIN_SIZE} px a side.")
+        raise ImageError(
+            f"The image is {width}x{height} pixels; DeepDream needs at least {MIN_SIZE} px a side."
+        )
 
 
 def resize_max(image: np.ndarray, max_size: int) -> np.ndarray:
@@ -198,7 +201,10 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def save_image(
-    image: np.ndarray, path: str | os.PathLike, metadata: dict[str, str] | None = None, overwrite: bool = False
+    image: np.ndarray,
+    path: str | os.PathLike,
+    metadata: dict[str, str] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Save an (H, W, 3) image in [0, 1]; PNG files get ``metadata`` as text chunks.
 

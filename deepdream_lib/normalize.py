@@ -71,7 +71,7 @@ def normalize_laplacian(gradient: tf.Tensor, levels: int = 4) -> tf.Tensor:
 
 
 def normalize_gradient(gradient: tf.Tensor, method: str | None = "std") -> tf.Tensor:
-    """Normalise a (B, H, W, 3) gradient with one of ``"std"``, ``"mean_abs"``, ``"laplacian"``, ``"none"``."""
+    """Normalise a (B, H, W, 3) gradient: ``"std"``, ``"mean_abs"``, ``"laplacian"`` or ``"none"``."""
     method = "none" if method is None else method
     if method == "std":
         return normalize_std(gradient)

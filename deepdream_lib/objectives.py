@@ -50,12 +50,17 @@ class Objective:
         if isinstance(other, numbers.Number):
             if other == 0:
                 return self
-            return Objective(lambda acts: self(acts) + float(other), self.layers, f"{self} + {other}",
-                             self.channels)
+            return Objective(
+                lambda acts: self(acts) + float(other), self.layers, f"{self} + {other}", self.channels
+            )
         if not isinstance(other, Objective):
             return NotImplemented
-        return Objective(lambda acts: self(acts) + other(acts), self.layers | other.layers,
-                         f"{self} + {other}", self.channels + other.channels)
+        return Objective(
+            lambda acts: self(acts) + other(acts),
+            self.layers | other.layers,
+            f"{self} + {other}",
+            self.channels + other.channels,
+        )
 
     def __radd__(self, other: float) -> Objective:  # lets sum([...]) start from 0
         return self.__add__(other)
@@ -70,7 +75,9 @@ class Objective:
 
     def __mul__(self, scale: float) -> Objective:
         if not isinstance(scale, numbers.Number) or isinstance(scale, bool):
-            raise TypeError(f"An objective can only be multiplied by a number, not by {type(scale).__name__}.")
+            raise TypeError(
+                f"An objective can only be multiplied by a number, not by {type(scale).__name__}."
+            )
         scale = float(scale)
         text = f"-{self._wrapped()}" if scale == -1.0 else f"{scale:g} * {self._wrapped()}"
         return Objective(lambda acts: scale * self(acts), self.layers, text, self.channels)
@@ -98,7 +105,7 @@ class Objective:
             depth = int(backbone.model.get_layer(name).output.shape[-1])
             if not 0 <= index < depth:
                 raise DeepDreamError(
-                    f"Channel {index} is out of range for {name}, which has {depth} channels (0..{depth - 1})."
+                    f"Channel {index} is out of range: {name} has {depth} channels (0..{depth - 1})."
                 )
         return self
 
@@ -121,25 +128,34 @@ def _suffix(batch: int | None) -> str:
 
 def layer(name: str, batch: int | None = None) -> Objective:
     """Mean activation of a whole layer: the classic DeepDream objective (Mordvintsev et al. 2015)."""
-    return Objective(lambda acts: _only_batch(_spatial_mean(acts[name]), batch), [name],
-                     f'layer("{name}"{_suffix(batch)})')
+    return Objective(
+        lambda acts: _only_batch(_spatial_mean(acts[name]), batch), [name], f'layer("{name}"{_suffix(batch)})'
+    )
 
 
 def layer_l2(name: str, batch: int | None = None) -> Objective:
     """Mean squared activation of a layer: the original Caffe notebook's ``objective_L2``."""
-    return Objective(lambda acts: _only_batch(_spatial_mean(tf.square(acts[name])), batch), [name],
-                     f'layer_l2("{name}"{_suffix(batch)})')
+    return Objective(
+        lambda acts: _only_batch(_spatial_mean(tf.square(acts[name])), batch),
+        [name],
+        f'layer_l2("{name}"{_suffix(batch)})',
+    )
 
 
 def channel(name: str, index: int, batch: int | None = None) -> Objective:
     """Mean activation of one channel (one feature detector, everywhere in the image)."""
     _check_index(index)
-    return Objective(lambda acts: _only_batch(_spatial_mean(acts[name][..., index]), batch), [name],
-                     f'channel("{name}", {index}{_suffix(batch)})', [(name, index)])
+    return Objective(
+        lambda acts: _only_batch(_spatial_mean(acts[name][..., index]), batch),
+        [name],
+        f'channel("{name}", {index}{_suffix(batch)})',
+        [(name, index)],
+    )
 
 
-def neuron(name: str, index: int, x: int | None = None, y: int | None = None,
-           batch: int | None = None) -> Objective:
+def neuron(
+    name: str, index: int, x: int | None = None, y: int | None = None, batch: int | None = None
+) -> Objective:
     """Activation of one channel at one position of the feature map (the centre unless x, y are given)."""
     _check_index(index)
 
@@ -156,8 +172,12 @@ def neuron(name: str, index: int, x: int | None = None, y: int | None = None,
 def class_logit(index: int, batch: int | None = None) -> Objective:
     """The score of one class before the softmax (Simonyan et al. 2013; needs a classifier)."""
     _check_index(index)
-    return Objective(lambda acts: _only_batch(acts["logits"][:, index], batch), ["logits"],
-                     f"class_logit({index}{_suffix(batch)})", [])
+    return Objective(
+        lambda acts: _only_batch(acts["logits"][:, index], batch),
+        ["logits"],
+        f"class_logit({index}{_suffix(batch)})",
+        [],
+    )
 
 
 def guide(name: str, guide_activations: tf.Tensor | np.ndarray) -> Objective:
@@ -167,7 +187,9 @@ def guide(name: str, guide_activations: tf.Tensor | np.ndarray) -> Objective:
     Each position of the dreamed image is scored by its best match among the guide's feature vectors:
     ``mean_i max_j <x_i, g_j>``; its gradient at position i is the best-matching guide vector.
     """
-    features = tf.reshape(tf.convert_to_tensor(guide_activations, tf.float32), (-1, tf.shape(guide_activations)[-1]))
+    features = tf.reshape(
+        tf.convert_to_tensor(guide_activations, tf.float32), (-1, tf.shape(guide_activations)[-1])
+    )
 
     def fn(acts: Activations) -> tf.Tensor:
         x = acts[name]
