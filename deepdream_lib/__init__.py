@@ -18,7 +18,7 @@ from deepdream_lib.errors import (  # noqa: E402
     WeightsUnavailableError,
 )
 from deepdream_lib.images import load_image, read_metadata, sample, save_image  # noqa: E402
-from deepdream_lib.mode import is_fast, pick  # noqa: E402
+from deepdream_lib.mode import check_versions, is_fast, pick  # noqa: E402
 from deepdream_lib.models import Backbone, list_layers, list_models, load_model  # noqa: E402
 from deepdream_lib.objectives import (  # noqa: E402
     Objective,
@@ -37,7 +37,7 @@ __all__ = [
     "DreamConfig",
     "DreamResult",
     "ImageError",
-    "Objective",
+    "Objective", "check_versions",
     "UnknownLayerError",
     "UnknownModelError",
     "WeightsUnavailableError",

@@ -22,3 +22,19 @@ def is_fast() -> bool:
 def pick(full: T, fast: T) -> T:
     """Return ``fast`` in fast mode and ``full`` otherwise: ``size = pick(512, 128)``."""
     return fast if is_fast() else full
+
+
+def check_versions() -> str:
+    """Check the TensorFlow version (Keras 3 needs 2.16+) and return a one-line report."""
+    import sys
+
+    import tensorflow as tf
+
+    from deepdream_lib import __version__
+
+    major, minor = (int(part) for part in tf.__version__.split(".")[:2])
+    if (major, minor) < (2, 16):
+        raise RuntimeError(f"TensorFlow {tf.__version__} is too old: `pip install -U 'tensorflow>=2.16'`.")
+    mode = "fast (small images, few steps)" if is_fast() else "full quality"
+    python = sys.version.split()[0]
+    return f"deepdream_lib {__version__}, TensorFlow {tf.__version__}, Python {python}: {mode}"
