@@ -26,7 +26,12 @@ Activations = dict[str, tf.Tensor]
 
 
 class Objective:
-    """A function from activations to one value per image, which dreaming maximises."""
+    """A function from activations to one value per image, which dreaming maximises.
+
+    ``description`` is what it prints as; ``key`` identifies what it computes (the same as the
+    description unless two objectives could print alike, like guides from different images), so
+    the dream engine can reuse a compiled step for an equal objective.
+    """
 
     def __init__(
         self,
@@ -34,11 +39,13 @@ class Objective:
         layers: Iterable[str],
         description: str,
         channels: Iterable[tuple[str, int]] = (),
+        key: str | None = None,
     ):
         self.fn = fn
         self.layers = frozenset(layers)
         self.description = description
         self.channels = tuple(channels)  # (layer, index) pairs to check against the network
+        self.key = description if key is None else key
 
     def __call__(self, activations: Activations) -> tf.Tensor:
         return self.fn(activations)
@@ -46,32 +53,34 @@ class Objective:
     def __repr__(self) -> str:
         return self.description
 
+    def _combine(self, other: Objective, sign: float, symbol: str) -> Objective:
+        return Objective(
+            lambda acts: self(acts) + sign * other(acts),
+            self.layers | other.layers,
+            f"{self} {symbol} {other._wrapped() if symbol == '-' else other}",
+            self.channels + other.channels,
+            f"({self.key}) {symbol} ({other.key})",
+        )
+
     def __add__(self, other: Objective | float) -> Objective:
-        if isinstance(other, numbers.Number):
-            if other == 0:
-                return self
-            return Objective(
-                lambda acts: self(acts) + float(other), self.layers, f"{self} + {other}", self.channels
-            )
+        if isinstance(other, numbers.Number) and not isinstance(other, bool):
+            return self if other == 0 else self._combine(constant(float(other)), 1.0, "+")
         if not isinstance(other, Objective):
             return NotImplemented
-        return Objective(
-            lambda acts: self(acts) + other(acts),
-            self.layers | other.layers,
-            f"{self} + {other}",
-            self.channels + other.channels,
-        )
+        return self._combine(other, 1.0, "+")
 
     def __radd__(self, other: float) -> Objective:  # lets sum([...]) start from 0
         return self.__add__(other)
 
+    def __sub__(self, other: Objective | float) -> Objective:
+        if isinstance(other, numbers.Number) and not isinstance(other, bool):
+            return self if other == 0 else self._combine(constant(float(other)), -1.0, "-")
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return self._combine(other, -1.0, "-")
+
     def __neg__(self) -> Objective:
         return -1.0 * self
-
-    def __sub__(self, other: Objective | float) -> Objective:
-        if isinstance(other, (Objective, numbers.Number)):
-            return self + (-other)
-        return NotImplemented
 
     def __mul__(self, scale: float) -> Objective:
         if not isinstance(scale, numbers.Number) or isinstance(scale, bool):
@@ -80,12 +89,13 @@ class Objective:
             )
         scale = float(scale)
         text = f"-{self._wrapped()}" if scale == -1.0 else f"{scale:g} * {self._wrapped()}"
-        return Objective(lambda acts: scale * self(acts), self.layers, text, self.channels)
+        return Objective(lambda acts: scale * self(acts), self.layers, text, self.channels,
+                         f"{scale!r} * ({self.key})")
 
     __rmul__ = __mul__
 
     def __truediv__(self, scale: float) -> Objective:
-        if not isinstance(scale, numbers.Number) or scale == 0:
+        if not isinstance(scale, numbers.Number) or isinstance(scale, bool) or scale == 0:
             raise TypeError("An objective can only be divided by a non-zero number.")
         return self * (1.0 / float(scale))
 
@@ -124,6 +134,11 @@ def _only_batch(values: tf.Tensor, batch: int | None) -> tf.Tensor:
 
 def _suffix(batch: int | None) -> str:
     return "" if batch is None else f", batch={batch}"
+
+
+def constant(value: float) -> Objective:
+    """A constant (it has no gradient; it only shifts the reported value)."""
+    return Objective(lambda acts: tf.fill(tf.shape(acts[INPUT])[:1], value), [INPUT], f"{value:g}")
 
 
 def layer(name: str, batch: int | None = None) -> Objective:
@@ -197,7 +212,8 @@ def guide(name: str, guide_activations: tf.Tensor | np.ndarray) -> Objective:
         scores = tf.einsum("bnc,mc->bnm", flat, features)
         return tf.reduce_mean(tf.reduce_max(scores, axis=-1), axis=-1)
 
-    return Objective(fn, [name], f'guide("{name}", {int(features.shape[0])} guide vectors)')
+    description = f'guide("{name}", {int(features.shape[0])} guide vectors)'
+    return Objective(fn, [name], description, key=f"{description}#{id(features)}")
 
 
 def batched(objectives: Iterable[Objective]) -> Objective:
