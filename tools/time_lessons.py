@@ -1,0 +1,65 @@
+"""Time every lesson notebook from top to bottom, in fast mode and/or at full quality.
+
+    .venv/bin/python tools/time_lessons.py                 # fast mode, all lessons
+    .venv/bin/python tools/time_lessons.py --full 01 03    # full quality, lessons 01 and 03
+
+Prints a Markdown table (lesson, mode, seconds, ok) for the instructor guide's schedule. Each notebook
+runs in a fresh kernel in a temporary copy, so nothing in the repository changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def time_notebook(path: Path, fast: bool, timeout_s: int) -> tuple[float, bool]:
+    """Run one notebook in a temporary copy of its folder; return (seconds, finished without error)."""
+    os.environ["DEEPDREAM_FAST"] = "1" if fast else "0"
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as work:
+        shutil.copy(path, work)
+        client = NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
+                                resources={"metadata": {"path": work}})
+        start = time.perf_counter()
+        try:
+            client.execute()
+            ok = True
+        except CellExecutionError:
+            ok = False
+        return time.perf_counter() - start, ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("lessons", nargs="*", help="lesson numbers, e.g. 01 03 (default: all)")
+    parser.add_argument("--full", action="store_true", help="full quality instead of fast mode")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if args.lessons:
+        paths = [p for p in paths if p.name[:2] in set(args.lessons)]
+    mode = "full" if args.full else "fast"
+    print("| lesson | mode | seconds | ok |\n|---|---|---|---|")
+    failures = 0
+    for path in paths:
+        seconds, ok = time_notebook(path, not args.full, args.timeout)
+        failures += not ok
+        print(f"| {path.stem} | {mode} | {seconds:.0f} | {'yes' if ok else 'NO'} |", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
