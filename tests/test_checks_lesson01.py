@@ -1,0 +1,121 @@
+"""The lesson 01 checks: a blank exercise fails, the solution passes, typical mistakes get their diagnosis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deepdream_lib.checks import CheckFailed, lesson01
+
+
+def blank(*args, **kwargs):
+    raise NotImplementedError("Exercise: write your answer here")
+
+
+def _fails_with(check, function, *phrases: str) -> str:
+    with pytest.raises(CheckFailed) as failure:
+        check(function)
+    message = str(failure.value)
+    for phrase in phrases:
+        assert phrase in message, message
+    return message
+
+
+# --- exercise 1: most_active_channel -----------------------------------------------------------------------
+def most_active_channel(activation):
+    return int(np.argmax(activation.mean(axis=(0, 1))))
+
+
+MOST_ACTIVE_MISTAKES = {
+    "max instead of mean": (lambda a: int(np.argmax(a.max(axis=(0, 1)))), "largest *mean*"),
+    "argmax without axis": (lambda a: int(np.argmax(a)), "position in the image"),
+    "argmin": (lambda a: int(np.argmin(a.mean(axis=(0, 1)))), "least* active"),
+    "returns the value": (lambda a: float(a.mean(axis=(0, 1)).max()), "activation value"),
+    "hard-coded": (lambda a: 3, "second array"),
+}
+
+
+def test_most_active_channel(capsys):
+    _fails_with(lesson01.check_most_active_channel, blank, "Not implemented yet")
+    lesson01.check_most_active_channel(most_active_channel)
+    assert "PASS" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake", sorted(MOST_ACTIVE_MISTAKES))
+def test_most_active_channel_diagnoses(mistake):
+    function, phrase = MOST_ACTIVE_MISTAKES[mistake]
+    _fails_with(lesson01.check_most_active_channel, function, phrase)
+
+
+# --- exercise 2: layer_objective ---------------------------------------------------------------------------
+def layer_objective(activations, name):
+    return tf.reduce_mean(activations[name], axis=[1, 2, 3])
+
+
+LAYER_MISTAKES = {
+    "mean over the batch too": (lambda acts, name: tf.reduce_mean(acts[name]), "whole batch"),
+    "wrong axes": (lambda acts, name: tf.reduce_mean(acts[name], axis=-1), "Wrong shape"),
+    "sum": (lambda acts, name: tf.reduce_sum(acts[name], axis=[1, 2, 3]), "summed"),
+    "wrong layer": (lambda acts, name: tf.reduce_mean(acts["block1_conv2"], axis=[1, 2, 3]), "wrong layer"),
+    "numpy": (lambda acts, name: np.mean(acts[name].numpy(), axis=(1, 2, 3)), "no gradient"),
+}
+
+
+def test_layer_objective(capsys):
+    _fails_with(lesson01.check_layer_objective, blank, "Not implemented yet")
+    lesson01.check_layer_objective(layer_objective)
+    assert "PASS" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake", sorted(LAYER_MISTAKES))
+def test_layer_objective_diagnoses(mistake):
+    function, phrase = LAYER_MISTAKES[mistake]
+    _fails_with(lesson01.check_layer_objective, function, phrase)
+
+
+# --- exercise 3: receptive_field ---------------------------------------------------------------------------
+def receptive_field(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+
+
+def _no_jump(layers):
+    return 1 + sum(kernel - 1 for kernel, _ in layers)
+
+
+def _early_jump(layers):
+    field, jump = 1, 1
+    for kernel, stride in layers:
+        jump *= stride
+        field += (kernel - 1) * jump
+    return field
+
+
+RECEPTIVE_MISTAKES = {
+    "starts at 0": (lambda layers: receptive_field(layers) - 1, "1 too small"),
+    "ignores strides": (_no_jump, "ignored the strides"),
+    "jump too early": (_early_jump, "before adding"),
+    "sums kernels": (lambda layers: sum(kernel for kernel, _ in layers), "added up the kernel sizes"),
+}
+
+
+def test_receptive_field(capsys):
+    _fails_with(lesson01.check_receptive_field, blank, "Not implemented yet")
+    lesson01.check_receptive_field(receptive_field)
+    assert "PASS" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake", sorted(RECEPTIVE_MISTAKES))
+def test_receptive_field_diagnoses(mistake):
+    function, phrase = RECEPTIVE_MISTAKES[mistake]
+    _fails_with(lesson01.check_receptive_field, function, phrase)
+
+
+def test_receptive_field_matches_the_measured_vgg16_fields():
+    """The check's reference numbers are what measure.receptive_field finds on the real network."""
+    for name, end in lesson01.VGG16_BLOCK_ENDS.items():
+        assert receptive_field(lesson01.VGG16_STACK[:end]) == lesson01.VGG16_FIELDS[name]
