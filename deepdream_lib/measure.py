@@ -100,3 +100,117 @@ def relative_gain(history: list[float]) -> float:
     """How much the objective rose over a dream: (last - first) / |first|."""
     first, last = history[0], history[-1]
     return (last - first) / max(abs(first), 1e-12)
+
+
+def edge_correlation(image: np.ndarray, activation: np.ndarray | tf.Tensor) -> float:
+    """How much a layer's response looks like an edge map of the image (Pearson correlation, -1 to 1).
+
+    Correlates the layer's mean feature map (averaged over channels) with the Sobel edge strength of the
+    grayscale image, averaged down to the feature map's size. Near 1: on average the layer lights up
+    where the edges are; near 0: its response has little to do with fine edges.
+    """
+    from skimage.filters import sobel
+
+    activation = np.asarray(activation, dtype=np.float64)
+    activation = activation[0] if activation.ndim == 4 else activation
+    response = activation.mean(axis=-1)
+    edges = sobel(_gray(image))[None, :, :, None]
+    edges = tf.image.resize(edges, response.shape, method="area").numpy()[0, :, :, 0]
+    if response.std() == 0 or edges.std() == 0:
+        return 0.0
+    return float(np.corrcoef(response.ravel(), edges.ravel())[0, 1])
+
+
+def gradient_std(backbone: Backbone, image: np.ndarray, layer: str) -> float:
+    """Standard deviation of the *raw* gradient of ``layer``'s mean activation with respect to the pixels.
+
+    This is the scale a plain ``image += step_size * gradient`` step would use; it differs between
+    layers and images by more than ten times and shrinks with the image's area (the objective is a
+    mean over positions), which is why DeepDream normalises the gradient.
+    """
+    from deepdream_lib.dream import objective_and_gradient
+    from deepdream_lib.objectives import layer as layer_objective
+
+    images = tf.constant(np.asarray(image, dtype=np.float32)[None])
+    _, gradient = objective_and_gradient(backbone, layer_objective(backbone.check_layer(layer)), images)
+    return float(tf.math.reduce_std(gradient))
+
+
+def clipped_fraction(image: np.ndarray, tolerance: float = 0.5 / 255) -> float:
+    """Share of pixel values pinned at 0 or 1 (within ``tolerance``): how saturated a dream is."""
+    image = np.asarray(image, dtype=np.float64)
+    return float(np.mean((image <= tolerance) | (image >= 1.0 - tolerance)))
+
+
+def color_histogram_distance(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
+    """How different two images' colour distributions are: 0 = same histograms, 1 = no overlap.
+
+    For each of R, G and B, the total-variation distance between the two normalised histograms
+    (half the sum of absolute differences), averaged over the channels. Ignores where colours are,
+    only counts how much of each there is; the images may differ in size.
+    """
+    distances = []
+    for c in range(3):
+        ha, _ = np.histogram(np.asarray(a)[..., c], bins=bins, range=(0.0, 1.0))
+        hb, _ = np.histogram(np.asarray(b)[..., c], bins=bins, range=(0.0, 1.0))
+        distances.append(0.5 * np.abs(ha / max(ha.sum(), 1) - hb / max(hb.sum(), 1)).sum())
+    return float(np.mean(distances))
+
+
+def spectral_slope(image: np.ndarray, low: float = 0.02, high: float = 0.5, bins: int = 32) -> float:
+    """Slope of log power against log frequency between ``low`` and ``high`` cycles/pixel.
+
+    Natural photos fall off like 1/f^2 (slope about -2); white noise is flat (slope 0). A dream whose
+    slope is near 0 has as much energy in its finest patterns as in its coarse ones: it looks like noise.
+    """
+    frequencies, power = radial_spectrum(image, bins=bins)
+    keep = (frequencies >= low) & (frequencies <= high) & (power > 0)
+    if keep.sum() < 2:
+        return 0.0
+    return float(np.polyfit(np.log(frequencies[keep]), np.log(power[keep]), 1)[0])
+
+
+def grid_peak_ratio(image: np.ndarray, period: int) -> float:
+    """How strongly ``image`` repeats every ``period`` pixels: a checkerboard/grid artefact detector.
+
+    A pattern that repeats every p pixels puts all its energy at the frequencies (k/p, l/p) cycles per
+    pixel. This returns the mean power at those grid frequencies (except 0) divided by the mean power
+    at their immediate neighbours in the spectrum: about 1 for an image with no grid, much more than 1
+    for a stride-p artefact. The image is cropped to a multiple of ``period`` first, so the grid
+    frequencies fall exactly on FFT bins.
+    """
+    gray = _gray(image)
+    if period < 2 or min(gray.shape) < 2 * period:
+        raise ValueError(f"period must be >= 2 and at most half the image size, got {period}.")
+    height, width = (gray.shape[0] // period) * period, (gray.shape[1] // period) * period
+    gray = gray[:height, :width]
+    power = np.abs(np.fft.fft2(gray - gray.mean())) ** 2
+    rows = np.arange(0, height, height // period)  # bin index of frequency k / period
+    cols = np.arange(0, width, width // period)
+    on_grid = np.zeros_like(power, dtype=bool)
+    on_grid[np.ix_(rows, cols)] = True
+    on_grid[0, 0] = False
+    beside = np.zeros_like(on_grid)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        beside |= np.roll(on_grid, (dy, dx), axis=(0, 1))
+    beside &= ~on_grid
+    beside[0, 0] = False
+    neighbours = power[beside].mean()
+    return float(power[on_grid].mean() / neighbours) if neighbours > 0 else float("inf")
+
+
+def linf(change: np.ndarray) -> float:
+    """Largest absolute change of any pixel value (the L-infinity norm), e.g. of dream minus original."""
+    return float(np.max(np.abs(np.asarray(change, dtype=np.float64))))
+
+
+def objective_values(backbone: Backbone, objective, images: np.ndarray) -> np.ndarray:
+    """The objective of each image, without changing it: (H, W, 3) -> shape (1,), (B, H, W, 3) -> (B,)."""
+    from deepdream_lib.objectives import INPUT, as_objective
+
+    objective = as_objective(objective).validate(backbone)
+    images = np.asarray(images, dtype=np.float32)
+    batch = tf.constant(images[None] if images.ndim == 3 else images)
+    activations = backbone.activations(batch, sorted(objective.network_layers))
+    activations[INPUT] = batch
+    return np.asarray(objective(activations), dtype=np.float64)

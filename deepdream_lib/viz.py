@@ -134,3 +134,105 @@ def save_gif(
     pictures = [Image.fromarray(to_uint8(frame)) for frame in frames]
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=int(1000 / fps), loop=0)
     return path
+
+
+def plot_ascent_paths(
+    paths: Mapping[str, np.ndarray],
+    function=None,
+    extent: tuple[float, float, float, float] = (-2.5, 2.5, -2.0, 2.0),
+    ax=None,
+    title: str | None = None,
+    colorbar: bool = True,
+) -> Figure:
+    """Gradient-ascent paths over the contour lines of a 2-D function (default: ``toy.landscape``).
+
+    ``paths`` maps a label to an (N, 2) array of points; each path starts at a circle and ends at a star.
+    ``function`` takes points (..., 2) and returns heights (...). Pass ``ax`` to draw into a subplot.
+    """
+    if function is None:
+        from deepdream_lib.toy import landscape as function
+    figure = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5))
+    ax = ax or figure.add_subplot()
+    xs, ys = np.linspace(extent[0], extent[1], 200), np.linspace(extent[2], extent[3], 160)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    filled = ax.contourf(xs, ys, function(grid), levels=20, cmap="Greys")
+    if colorbar:
+        figure.colorbar(filled, ax=ax, label="height f(x, y)")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (label, path) in enumerate(paths.items()):
+        path, colour = np.asarray(path), colours[index % len(colours)]
+        ax.plot(path[:, 0], path[:, 1], ".-", color=colour, linewidth=1.2, markersize=3, label=label)
+        ax.plot(*path[0], "o", color=colour, markersize=7)
+        ax.plot(*path[-1], "*", color=colour, markersize=13, markeredgecolor="black")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_aspect("equal")
+    if paths:
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def show_signed(maps: Mapping[str, np.ndarray], ncols: int | None = None, size: float = 2.4) -> Figure:
+    """2-D arrays with signs (gradients, pre-activations): red positive, blue negative, white exactly 0.
+
+    Each panel gets its own symmetric colour scale, so zeros always look white and "no gradient here"
+    is visible at a glance.
+    """
+    ncols = ncols or min(len(maps), 5)
+    nrows = math.ceil(len(maps) / ncols)
+    figure, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, (title, values) in zip(axes.flat, maps.items(), strict=False):  # more axes than maps
+        values = np.asarray(values, dtype=np.float64)
+        limit = float(np.abs(values).max()) or 1.0
+        axis.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def show_with_spectra(
+    images: Mapping[str, np.ndarray],
+    reference: Mapping[str, np.ndarray] | None = None,
+    size: float = 2.6,
+    bins: int = 24,
+    cutoff: float | None = 0.25,
+) -> Figure:
+    """Pictures in a row, and below them their radially averaged power spectra on one log-log plot.
+
+    ``reference`` images (e.g. a natural photo) are drawn as dashed spectra without a picture. Each
+    title gives the image's high-frequency fraction (energy above ``cutoff`` cycles/pixel), and the
+    plot marks the cut-off, so "more noise" reads as "more energy right of the dotted line".
+    """
+    from deepdream_lib.measure import high_frequency_fraction
+
+    reference = dict(reference or {})
+    ncols = max(len(images), 1)
+    figure = plt.figure(figsize=(max(size * ncols, 6.0), size + 3.2))
+    grid = figure.add_gridspec(2, ncols, height_ratios=[size, 3.0])
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    spectra = figure.add_subplot(grid[1, :])
+    for index, (title, image) in enumerate(images.items()):
+        axis = figure.add_subplot(grid[0, index])
+        axis.imshow(np.clip(np.asarray(image), 0, 1))
+        axis.axis("off")
+        hff = f"\nhigh-freq {high_frequency_fraction(image, cutoff):.2f}" if cutoff else ""
+        axis.set_title(f"{title}{hff}", fontsize=8, color=colours[index % len(colours)])
+        frequencies, power = radial_spectrum(image, bins=bins)
+        spectra.loglog(frequencies[1:], power[1:] + 1e-12, color=colours[index % len(colours)], label=title)
+    for title, image in reference.items():
+        frequencies, power = radial_spectrum(image, bins=bins)
+        spectra.loglog(frequencies[1:], power[1:] + 1e-12, "k--", linewidth=1, label=f"{title} (reference)")
+    if cutoff:
+        spectra.axvline(cutoff, color="gray", linestyle=":", linewidth=1)
+    spectra.set_xlabel("spatial frequency (cycles / pixel)")
+    spectra.set_ylabel("power")
+    spectra.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    return figure
