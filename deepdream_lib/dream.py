@@ -153,14 +153,24 @@ def objective_and_gradient(
     return values, tape.gradient(total, images)
 
 
-def tile_starts(length: tf.Tensor, tile_size: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """Start offsets and common size of equal tiles that cover ``length`` pixels exactly.
+TILE_ALIGN = 32  # tiles start on multiples of this: the largest total stride in the model registry
 
-    Computed from the runtime shape (not the traced one), so it is right at every image size.
+
+def tile_starts(length: tf.Tensor, tile_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Start offsets and common size of the tiles that cover ``length`` pixels, each pixel once.
+
+    Tile ``i`` spans ``[starts[i], starts[i + 1])``; the last one ends at ``length`` (it is shorter than
+    ``size``, or up to ``TILE_ALIGN - 1`` px longer rather than leave a sliver). Tiles start at multiples
+    of ``TILE_ALIGN`` so that each sees the same pooling grid as the whole image; otherwise its gradient
+    differs everywhere, not only near its borders. Computed from the runtime shape (not the traced
+    one), so it is right at every image size.
     """
     count = (length + tile_size - 1) // tile_size
-    size = (length + count - 1) // count
-    return tf.range(0, length, size), size
+    even = (length + count - 1) // count
+    largest = max(TILE_ALIGN, tile_size // TILE_ALIGN * TILE_ALIGN)
+    aligned = tf.minimum((even + TILE_ALIGN - 1) // TILE_ALIGN * TILE_ALIGN, largest)
+    size = tf.where(count == 1, length, aligned)
+    return tf.range(0, tf.maximum(length - TILE_ALIGN + 1, 1), size), size
 
 
 def tiled_objective_and_gradient(
@@ -184,7 +194,9 @@ def tiled_objective_and_gradient(
     values = tf.zeros(shape[:1], tf.float32)
     for row in rows:
         for col in cols:
-            tile = images[:, row : row + tile_h, col : col + tile_w, :]
+            row_end = tf.where(row == rows[-1], shape[1], row + tile_h)  # the last tile ends at the edge
+            col_end = tf.where(col == cols[-1], shape[2], col + tile_w)
+            tile = images[:, row:row_end, col:col_end, :]
             weight = tf.cast(tf.shape(tile)[1] * tf.shape(tile)[2], tf.float32) / total_area
             tile_values, tile_gradient = objective_and_gradient(backbone, objective, tile, transform)
             values += weight * tile_values

@@ -462,9 +462,16 @@ def list_layers(backbone: Backbone, size: int = 224) -> list[LayerInfo]:
     names = list(backbone.layer_names)
     if names and backbone.model.get_layer(names[0]).__class__.__name__ == "InputLayer":
         names = names[1:]
-    shapes = {
-        name: tuple(t.shape) for name, t in backbone.activations(tf.zeros((1, size, size, 3)), names).items()
-    }
+
+    def shapes_at(side: int) -> dict[str, tuple[int, ...]]:
+        return {
+            name: tuple(t.shape)
+            for name, t in backbone.activations(tf.zeros((1, side, side, 3)), names).items()
+        }
+
+    # The stride is how far the output moves per input pixel: grow the input by 64 px and count the new
+    # rows (size / height is wrong for networks with 'valid' padding, e.g. Inception's 299 -> 35 is 8, not 9).
+    shapes, larger = shapes_at(size), shapes_at(size + 64)
     return [
         LayerInfo(
             name,
@@ -472,7 +479,7 @@ def list_layers(backbone: Backbone, size: int = 224) -> list[LayerInfo]:
             shapes[name][1],
             shapes[name][2],
             shapes[name][3],
-            max(1, round(size / shapes[name][1])),
+            max(1, round(64 / max(1, larger[name][1] - shapes[name][1]))),
         )
         for name in names
     ]

@@ -33,6 +33,8 @@ class Objective:
     the dream engine can reuse a compiled step for an equal objective.
     """
 
+    __array_ufunc__ = None  # `array * objective` raises TypeError instead of making an array of objectives
+
     def __init__(
         self,
         fn: Callable[[Activations], tf.Tensor],
