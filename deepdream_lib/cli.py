@@ -1,0 +1,309 @@
+"""The command line: ``deepdream dream photo.jpg -o dream.png`` (or ``python -m deepdream_lib ...``).
+
+Subcommands::
+
+    deepdream dream INPUT -o OUT.png [--model M] [--layer L] [--channel N] [settings...]
+    deepdream list-models [--offline]
+    deepdream list-layers MODEL [--size 224] [--all]
+
+Every subcommand is one row of :func:`commands`: a name, a one-line help, a function that adds its
+arguments to an ``argparse`` parser and a function that runs it and returns the exit status. A bad
+input (a missing file, an unknown layer, an output that already exists, ...) prints one line,
+``deepdream: error: ...``, on stderr and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from deepdream_lib import __version__
+from deepdream_lib.dream import OCTAVE_MODES, DreamConfig, dream
+from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
+from deepdream_lib.images import load_image
+from deepdream_lib.models import DEFAULT_MODEL, MODELS, get_spec, list_layers, list_models, load_model
+from deepdream_lib.normalize import METHODS
+from deepdream_lib.objectives import channel, layer
+
+PROG = "deepdream"
+EXIT_USAGE = 2  # argparse's status for bad arguments; we use it for every input the user can fix
+USER_ERRORS = (DeepDreamError, WeightsUnavailableError, FileExistsError)  # ImageError is a DeepDreamError
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``add_arguments(parser)`` declares its options, ``run(args)`` returns the exit status."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+    @classmethod
+    def from_module(cls, name: str, help: str, module: str) -> Command:
+        """A subcommand implemented by a module that exposes ``add_arguments(parser)`` and ``run(args)``."""
+        loaded = importlib.import_module(module)
+        return cls(name, help, loaded.add_arguments, loaded.run)
+
+
+# --- dream ---------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+#: The DreamConfig settings as options: (flag, DreamConfig field, type, metavar, help).
+SETTINGS = (
+    ("--steps", "num_steps", int, "N", "gradient-ascent steps per octave"),
+    (
+        "--step-size",
+        "step_size",
+        float,
+        "X",
+        "pixel change per step (image in [0, 1]); above ~0.006 deep layers saturate",
+    ),
+    ("--octaves", "num_octaves", int, "N", "how many image sizes to dream at, smallest first"),
+    ("--octave-scale", "octave_scale", float, "X", "size ratio between octaves (> 1)"),
+    (
+        "--octave-mode",
+        "octave_mode",
+        str,
+        None,
+        "detail: add the dreamed detail to a sharp copy of the input "
+        "(Caffe notebook); resize: upsize the dream itself (TF tutorial)",
+    ),
+    ("--jitter", "jitter", int, "PX", "largest random shift before each step (0 = off)"),
+    ("--normalize", "normalize", str, None, "how the gradient is normalised"),
+    ("--tile-size", "tile_size", int, "PX", "compute the gradient in tiles of about this size (big images)"),
+    ("--seed", "seed", int, "N", "seed of the jitter, for reproducible dreams"),
+)
+CHOICES = {"octave_mode": OCTAVE_MODES, "normalize": METHODS}
+
+
+def _dream_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="an image file, an http(s):// URL, or sample:NAME (e.g. sample:chelsea)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="where to write the dream; PNG keeps the recipe in its metadata (default: NAME_dream.png)",
+    )
+    what = parser.add_argument_group("what to dream")
+    what.add_argument("--model", default=DEFAULT_MODEL, help="the backbone, see `deepdream list-models`")
+    what.add_argument(
+        "--layer", help="the layer to amplify, see `deepdream list-layers MODEL` (default: the model's own)"
+    )
+    what.add_argument("--channel", type=int, metavar="N", help="amplify only channel N of the layer")
+    what.add_argument(
+        "--weights-path", metavar="FILE", help="a local Keras weights file for an ImageNet model"
+    )
+    how = parser.add_argument_group("how to dream (the fields of DreamConfig)")
+    defaults = DreamConfig()
+    for flag, name, kind, metavar, text in SETTINGS:
+        how.add_argument(
+            flag,
+            dest=name,
+            type=kind,
+            metavar=metavar,
+            choices=CHOICES.get(name),
+            default=getattr(defaults, name),
+            help=text,
+        )
+    files = parser.add_argument_group("input and output")
+    files.add_argument(
+        "--max-size",
+        type=_positive_int,
+        default=512,
+        metavar="PX",
+        help="shrink the input to this longer side",
+    )
+    files.add_argument(
+        "--overwrite", action="store_true", help="replace OUT if it exists (never done otherwise)"
+    )
+    files.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+
+
+def _default_output(source: str) -> Path:
+    if source.startswith("sample:"):
+        stem = source.removeprefix("sample:")
+    elif "://" in source:
+        stem = Path(source.split("?", 1)[0].rstrip("/")).stem or "download"
+    else:
+        stem = Path(source).stem
+    return Path(f"{stem}_dream.png")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _run_dream(args: argparse.Namespace) -> int:
+    output = Path(args.output) if args.output else _default_output(args.input)
+    if not args.overwrite:  # refuse before spending minutes on the dream
+        if _same_file(output, Path(args.input)):
+            raise FileExistsError(
+                f"{output} is the input image; choose another output (or pass --overwrite)."
+            )
+        if output.exists():
+            raise FileExistsError(f"{output} exists; choose another name or pass --overwrite to replace it.")
+    if not output.parent.exists():
+        raise DeepDreamError(f"The folder {output.parent} does not exist; create it first.")
+    if output.suffix.lower() not in Image.registered_extensions():
+        raise DeepDreamError(f"Cannot tell the image format of {output}: end its name with .png.")
+    get_spec(args.model)  # an unknown name fails here, before any loading
+    settings = {name: getattr(args, name) for _, name, *_ in SETTINGS}
+    config = DreamConfig(**settings)  # validates every setting before anything is loaded
+    image = load_image(args.input, max_size=args.max_size)
+    backbone = load_model(args.model, weights_path=args.weights_path)
+    name = args.layer or backbone.spec.default_layer
+    objective = layer(name) if args.channel is None else channel(name, args.channel)
+    result = dream(image, objective, backbone, config, progress=not args.no_progress)
+    path = result.save(output, overwrite=args.overwrite)
+    height, width = result.image.shape[:2]
+    gain = f"objective {result.history[0]:.4g} -> {result.history[-1]:.4g}" if result.history else "no steps"
+    status = "interrupted; saved the dream so far" if result.interrupted else "saved"
+    print(
+        f"{status}: {path} ({width}x{height}, {objective}, {len(result.history)} steps in "
+        f"{result.seconds:.1f} s, {gain})"
+    )
+    if path.suffix.lower() != ".png":
+        print("note: only PNG files keep the recipe (model, objective, settings) in their metadata.")
+    return 130 if result.interrupted else 0
+
+
+# --- list-models, list-layers --------------------------------------------------------------------
+
+
+def _list_models_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline", action="store_true", help="only models whose weights need no download")
+
+
+def _run_list_models(args: argparse.Namespace) -> int:
+    specs = list_models(offline_only=args.offline)
+    width = max(len(spec.name) for spec in specs)
+    print(f"{'model':<{width}}  offline  default layer      description")
+    for spec in specs:
+        offline = "yes" if spec.offline else "no"
+        print(f"{spec.name:<{width}}  {offline:<7}  {spec.default_layer:<17}  {spec.description}")
+    return 0
+
+
+def _list_layers_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help=f"a model name, e.g. {DEFAULT_MODEL}")
+    parser.add_argument("--size", type=_positive_int, default=224, help="input size the shapes are given for")
+    parser.add_argument(
+        "--all", action="store_true", help="every feature-map layer, not only the suggested ones"
+    )
+
+
+def _run_list_layers(args: argparse.Namespace) -> int:
+    spec = get_spec(args.model)
+    # Shapes depend on the architecture only: an online model is measured on its random twin (no download).
+    measured = spec.name if spec.offline else f"{spec.architecture}_random"
+    if measured not in MODELS:
+        measured = spec.name
+    infos = list_layers(load_model(measured), size=args.size)
+    if not args.all:
+        infos = [info for info in infos if info.name in spec.layers]
+    width = max([len(info.name) for info in infos] + [5])
+    which = "all" if args.all else "suggested"
+    print(f"{spec.name}: feature maps for a {args.size}x{args.size} input ({which})")
+    print(f"{'layer':<{width}}  {'kind':<18} {'height x width':>14}  {'channels':>8}  {'stride':>6}")
+    for info in infos:
+        marker = " *" if args.all and info.name in spec.layers else ""
+        size = f"{info.height} x {info.width}"
+        print(
+            f"{info.name:<{width}}  {info.kind:<18} {size:>14}  {info.channels:>8}  {info.stride:>6}{marker}"
+        )
+    if args.all:
+        print("* suggested for dreaming")
+    return 0
+
+
+# --- the table of subcommands --------------------------------------------------------------------
+
+
+def commands() -> list[Command]:
+    """The subcommands, in the order ``--help`` lists them."""
+    return [
+        Command("dream", "dream on an image and save it with its recipe", _dream_arguments, _run_dream),
+        Command(
+            "list-models",
+            "list the backbones and their default layers",
+            _list_models_arguments,
+            _run_list_models,
+        ),
+        Command(
+            "list-layers",
+            "list a model's layers with their shapes and strides",
+            _list_layers_arguments,
+            _run_list_layers,
+        ),
+        Command.from_module("grade", "grade a class's exercise submissions", "deepdream_lib.grading"),
+    ]
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Show an option's default in its help, unless there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.option_strings and not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="DeepDream, explained: amplify what a neural network sees in an image.",
+        epilog="example: deepdream dream sample:chelsea -o chelsea_dream.png --layer block4_conv3",
+    )
+    parser.add_argument("--version", action="version", version=f"deepdream_lib {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in commands():
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help[0].upper() + command.help[1:] + ".",
+            formatter_class=_HelpFormatter,
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input or arguments, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except USER_ERRORS as error:
+        message = " ".join(str(error).split())  # one line, whatever the message held
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
