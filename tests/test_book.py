@@ -10,7 +10,8 @@ Each page of book/_toc.yml is served from 127.0.0.1 and opened in headless Chrom
 (lesson pages have a figure); MathJax typeset every formula and left no raw TeX in the text; every
 relative link resolves to a file of the build; notebook pages have an "Open in Colab" link to
 themselves; saved widget states rendered (and Output widgets are not empty); no local file is missing.
-One screenshot per page goes to book/_build/screenshots/. Skips when the book or Chromium is missing.
+One screenshot per page goes to book/_build/screenshots/. The landing page's gallery shows a loaded dream
+per tagged lesson cell, and the search page finds lessons. Skips when the book or Chromium is missing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import nbformat
 import pytest
 import yaml
 
@@ -216,3 +218,47 @@ def test_page_renders(site, page):
     (SCREENSHOTS / f"{page.replace('/', '__')}.png").write_bytes(base64.b64decode(shot["data"]))
 
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+# ---- the landing page's gallery and the search page -------------------------------------------------------
+def test_gallery_shows_a_dream_from_every_tagged_lesson(site):
+    """The landing page shows one loaded figure per ``gallery``-tagged cell, linked to its lesson."""
+    driver, base = site
+    driver.get(base + "intro.html")
+    _wait(driver, "return document.readyState === 'complete'")
+    items = driver.execute_script(
+        "return [...document.querySelectorAll('.dream-gallery figure')].map((f) => {"
+        " const i = f.querySelector('img'); const a = f.querySelector('figcaption a');"
+        " return [i && i.complete && i.naturalWidth > 0, a ? a.getAttribute('href') : null]; })"
+    )
+    expected = _gallery_cells()
+    assert len(items) == sum(expected.values()), f"gallery has {len(items)} figures, tagged cells: {expected}"
+    assert all(loaded for loaded, _ in items), "a gallery image did not load"
+    linked = sorted({href.removesuffix(".html") for _, href in items})
+    assert linked == sorted(expected), f"gallery links {linked}, lessons with tagged cells {sorted(expected)}"
+
+
+def _gallery_cells() -> dict[str, int]:
+    """Lesson page -> number of its cells tagged ``gallery`` (lessons of the table of contents)."""
+    counts = {}
+    for page in _pages():
+        if page.startswith("notebooks/"):
+            nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
+            tagged = sum("gallery" in cell.metadata.get("tags", []) for cell in nb.cells)
+            if tagged:
+                counts[page] = tagged
+    return counts
+
+
+@pytest.mark.parametrize("query", ["octave", "receptive field"])
+def test_search_finds_lessons(site, query):
+    """The search page answers a query with links to pages of the book (built offline, no server)."""
+    driver, base = site
+    driver.get(base + f"search.html?q={query.replace(' ', '+')}")
+    found = _wait(driver, "return document.querySelectorAll('#search-results ul.search li').length > 0", 30)
+    assert found, f"no search result for {query!r}"
+    links = driver.execute_script(
+        "return [...document.querySelectorAll('#search-results ul.search li a')].map((a) => a.href)"
+    )
+    local = [unquote(urlsplit(link).path).lstrip("/") for link in links if link.startswith(base)]
+    assert local and all((HTML / path).is_file() for path in local), local
