@@ -6,20 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepdream_lib.checks import CheckFailed, lesson01
-
-
-def blank(*args, **kwargs):
-    raise NotImplementedError("Exercise: write your answer here")
-
-
-def _fails_with(check, function, *phrases: str) -> str:
-    with pytest.raises(CheckFailed) as failure:
-        check(function)
-    message = str(failure.value)
-    for phrase in phrases:
-        assert phrase in message, message
-    return message
+from checkcases import blank, fails_with
+from deepdream_lib.checks import lesson01
 
 
 # --- exercise 1: most_active_channel -----------------------------------------------------------------------
@@ -37,7 +25,7 @@ MOST_ACTIVE_MISTAKES = {
 
 
 def test_most_active_channel(capsys):
-    _fails_with(lesson01.check_most_active_channel, blank, "Not implemented yet")
+    fails_with(lesson01.check_most_active_channel, blank, "Not implemented yet")
     lesson01.check_most_active_channel(most_active_channel)
     assert "PASS" in capsys.readouterr().out
 
@@ -45,7 +33,7 @@ def test_most_active_channel(capsys):
 @pytest.mark.parametrize("mistake", sorted(MOST_ACTIVE_MISTAKES))
 def test_most_active_channel_diagnoses(mistake):
     function, phrase = MOST_ACTIVE_MISTAKES[mistake]
-    _fails_with(lesson01.check_most_active_channel, function, phrase)
+    fails_with(lesson01.check_most_active_channel, function, phrase)
 
 
 # --- exercise 2: layer_objective ---------------------------------------------------------------------------
@@ -63,7 +51,7 @@ LAYER_MISTAKES = {
 
 
 def test_layer_objective(capsys):
-    _fails_with(lesson01.check_layer_objective, blank, "Not implemented yet")
+    fails_with(lesson01.check_layer_objective, blank, "Not implemented yet")
     lesson01.check_layer_objective(layer_objective)
     assert "PASS" in capsys.readouterr().out
 
@@ -71,7 +59,7 @@ def test_layer_objective(capsys):
 @pytest.mark.parametrize("mistake", sorted(LAYER_MISTAKES))
 def test_layer_objective_diagnoses(mistake):
     function, phrase = LAYER_MISTAKES[mistake]
-    _fails_with(lesson01.check_layer_objective, function, phrase)
+    fails_with(lesson01.check_layer_objective, function, phrase)
 
 
 # --- exercise 3: receptive_field ---------------------------------------------------------------------------
@@ -104,7 +92,7 @@ RECEPTIVE_MISTAKES = {
 
 
 def test_receptive_field(capsys):
-    _fails_with(lesson01.check_receptive_field, blank, "Not implemented yet")
+    fails_with(lesson01.check_receptive_field, blank, "Not implemented yet")
     lesson01.check_receptive_field(receptive_field)
     assert "PASS" in capsys.readouterr().out
 
@@ -112,7 +100,7 @@ def test_receptive_field(capsys):
 @pytest.mark.parametrize("mistake", sorted(RECEPTIVE_MISTAKES))
 def test_receptive_field_diagnoses(mistake):
     function, phrase = RECEPTIVE_MISTAKES[mistake]
-    _fails_with(lesson01.check_receptive_field, function, phrase)
+    fails_with(lesson01.check_receptive_field, function, phrase)
 
 
 def test_receptive_field_matches_the_measured_vgg16_fields():

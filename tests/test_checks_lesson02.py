@@ -6,25 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepdream_lib.checks import CheckFailed, lesson02
-
-
-def blank(*args, **kwargs):
-    raise NotImplementedError("Exercise: write your answer here")
-
-
-def _fails_with(check, function, *phrases: str) -> str:
-    with pytest.raises(CheckFailed) as failure:
-        check(function)
-    message = str(failure.value)
-    for phrase in phrases:
-        assert phrase in message, message
-    return message
-
-
-def _passes(check, function, capsys) -> None:
-    check(function)
-    assert "PASS" in capsys.readouterr().out
+from checkcases import blank, fails_with, passes
+from deepdream_lib.checks import lesson02
 
 
 # --- exercise 1: gradient_ascent_step ----------------------------------------------------------------------
@@ -49,10 +32,10 @@ STEP_MISTAKES = {
 
 
 def test_gradient_ascent_step(capsys):
-    _fails_with(lesson02.check_gradient_ascent_step, blank, "Not implemented yet")
-    _passes(lesson02.check_gradient_ascent_step, gradient_ascent_step, capsys)
+    fails_with(lesson02.check_gradient_ascent_step, blank, "Not implemented yet")
+    passes(lesson02.check_gradient_ascent_step, gradient_ascent_step, capsys)
     # TensorFlow answers are fine too
-    _passes(
+    passes(
         lesson02.check_gradient_ascent_step,
         lambda x, g, s: tf.clip_by_value(x + s * g, 0.0, 1.0),
         capsys,
@@ -62,7 +45,7 @@ def test_gradient_ascent_step(capsys):
 @pytest.mark.parametrize("mistake", sorted(STEP_MISTAKES))
 def test_gradient_ascent_step_diagnoses(mistake):
     function, phrase = STEP_MISTAKES[mistake]
-    _fails_with(lesson02.check_gradient_ascent_step, function, phrase)
+    fails_with(lesson02.check_gradient_ascent_step, function, phrase)
 
 
 # --- exercise 2: normalize_std -----------------------------------------------------------------------------
@@ -89,16 +72,16 @@ NORMALIZE_MISTAKES = {
 
 
 def test_normalize_std(capsys):
-    _fails_with(lesson02.check_normalize_std, blank, "Not implemented yet")
-    _passes(lesson02.check_normalize_std, normalize_std, capsys)
+    fails_with(lesson02.check_normalize_std, blank, "Not implemented yet")
+    passes(lesson02.check_normalize_std, normalize_std, capsys)
     numpy_answer = lambda g: g / (np.std(g, axis=(1, 2, 3), keepdims=True) + 1e-8)  # noqa: E731
-    _passes(lesson02.check_normalize_std, numpy_answer, capsys)
+    passes(lesson02.check_normalize_std, numpy_answer, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(NORMALIZE_MISTAKES))
 def test_normalize_std_diagnoses(mistake):
     function, phrase = NORMALIZE_MISTAKES[mistake]
-    _fails_with(lesson02.check_normalize_std, function, phrase)
+    fails_with(lesson02.check_normalize_std, function, phrase)
 
 
 # --- exercise 3: numerical_gradient ------------------------------------------------------------------------
@@ -153,14 +136,14 @@ GRADIENT_MISTAKES = {
 
 
 def test_numerical_gradient(capsys):
-    _fails_with(lesson02.check_numerical_gradient, blank, "Not implemented yet")
-    _passes(lesson02.check_numerical_gradient, numerical_gradient, capsys)
+    fails_with(lesson02.check_numerical_gradient, blank, "Not implemented yet")
+    passes(lesson02.check_numerical_gradient, numerical_gradient, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(GRADIENT_MISTAKES))
 def test_numerical_gradient_diagnoses(mistake):
     function, phrase = GRADIENT_MISTAKES[mistake]
-    _fails_with(lesson02.check_numerical_gradient, function, phrase)
+    fails_with(lesson02.check_numerical_gradient, function, phrase)
 
 
 # --- exercise 4: maxpool2x2_backward -----------------------------------------------------------------------
@@ -203,11 +186,11 @@ POOL_MISTAKES = {
 
 
 def test_maxpool_backward(capsys):
-    _fails_with(lesson02.check_maxpool_backward, blank, "Not implemented yet")
-    _passes(lesson02.check_maxpool_backward, maxpool2x2_backward, capsys)
+    fails_with(lesson02.check_maxpool_backward, blank, "Not implemented yet")
+    passes(lesson02.check_maxpool_backward, maxpool2x2_backward, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(POOL_MISTAKES))
 def test_maxpool_backward_diagnoses(mistake):
     function, phrase = POOL_MISTAKES[mistake]
-    _fails_with(lesson02.check_maxpool_backward, function, phrase)
+    fails_with(lesson02.check_maxpool_backward, function, phrase)

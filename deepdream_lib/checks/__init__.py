@@ -14,6 +14,8 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
+
 LOG_ENV = "DEEPDREAM_CHECKS_LOG"
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -65,3 +67,17 @@ def expect(condition: bool, message: str) -> None:
     """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(message)
+
+
+def returned_array(value: object, what: str, dtype: type | None = np.float64) -> np.ndarray:
+    """The learner's return value as an array, or :class:`CheckFailed` saying why it is not one.
+
+    ``None`` gets "did you forget the `return`?"; anything numpy cannot read as an array names its type.
+    ``dtype=None`` keeps the value's own dtype (for integer answers such as indices).
+    """
+    if value is None:
+        raise CheckFailed(f"{what} returned None: did you forget the `return`?")
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise CheckFailed(f"{what} returned a {type(value).__name__}, not an array: {error}") from None

@@ -14,16 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib import toy
-from deepdream_lib.checks import CheckFailed, check, expect
-
-
-def _array(value: object, what: str) -> np.ndarray:
-    if value is None:
-        raise CheckFailed(f"{what} returned None: did you forget the `return`?")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} returned a {type(value).__name__}, not an array: {error}") from None
+from deepdream_lib.checks import CheckFailed, check, expect, returned_array
 
 
 def _tiny_objective(images: tf.Tensor) -> tf.Tensor:
@@ -43,7 +34,7 @@ def check_gradient_ascent_step(gradient_ascent_step: Callable) -> None:
     step_size = 0.02  # small enough that no pixel leaves [0, 1] here
     original = image.copy()
 
-    result = _array(gradient_ascent_step(image, gradient, step_size), "gradient_ascent_step")
+    result = returned_array(gradient_ascent_step(image, gradient, step_size), "gradient_ascent_step")
     expect(
         np.array_equal(image, original),
         "Your function changed the input image in place (e.g. with `image +=`); return a new array instead.",
@@ -79,7 +70,7 @@ def check_gradient_ascent_step(gradient_ascent_step: Callable) -> None:
     bright = np.full((1, 4, 4, 3), 0.98, np.float32)
     bright[0, :2] = 0.02
     push = np.where(bright > 0.5, 1.0, -1.0).astype(np.float32)
-    clipped = _array(gradient_ascent_step(bright, push, 0.1), "gradient_ascent_step")
+    clipped = returned_array(gradient_ascent_step(bright, push, 0.1), "gradient_ascent_step")
     if clipped.max() > 1.0 + 1e-6 or clipped.min() < -1e-6:
         raise CheckFailed(
             f"You forgot to clip: pixel values reached [{clipped.min():.2f}, {clipped.max():.2f}]. Images "
@@ -97,7 +88,8 @@ def check_gradient_ascent_step(gradient_ascent_step: Callable) -> None:
         before = _tiny_objective(images)
     climb = tape.gradient(before, images).numpy()
     climb = climb / climb.std()
-    after = _tiny_objective(tf.constant(_array(gradient_ascent_step(image, climb, 0.01), "step"), tf.float32))
+    stepped = returned_array(gradient_ascent_step(image, climb, 0.01), "step")
+    after = _tiny_objective(tf.constant(stepped, tf.float32))
     expect(
         float(after) > float(before),
         f"With a real gradient your step made a tiny network's objective go from {float(before):.4f} down "
@@ -116,7 +108,7 @@ def check_normalize_std(normalize_std: Callable[[tf.Tensor], tf.Tensor]) -> None
     raw[..., 0] *= 3.0  # channels with different spreads, to catch per-channel normalisation
     gradient = tf.constant(raw, tf.float32)
 
-    result = _array(normalize_std(gradient), "normalize_std")
+    result = returned_array(normalize_std(gradient), "normalize_std")
     if result.shape != tuple(gradient.shape):
         raise CheckFailed(
             f"Wrong shape {result.shape}: return the whole normalised gradient, shape "
@@ -161,7 +153,7 @@ def check_normalize_std(normalize_std: Callable[[tf.Tensor], tf.Tensor]) -> None
         "so the gradient keeps its direction.",
     )
 
-    zero = _array(normalize_std(tf.zeros((1, 4, 4, 3))), "normalize_std")
+    zero = returned_array(normalize_std(tf.zeros((1, 4, 4, 3))), "normalize_std")
     expect(
         bool(np.all(np.isfinite(zero))),
         "A zero gradient gave NaN or infinity (0 / 0). Add a small epsilon to the std, e.g. std + 1e-8.",
@@ -181,7 +173,7 @@ def check_numerical_gradient(numerical_gradient: Callable) -> None:
 
     eps = 1e-2
     exact = 3 * x**2
-    result = _array(numerical_gradient(cube_sum, x, eps), "numerical_gradient")
+    result = returned_array(numerical_gradient(cube_sum, x, eps), "numerical_gradient")
     expect(
         np.array_equal(x, original),
         "Your function changed x and did not put it back. Nudge a copy (x.copy()), or restore each entry "
@@ -220,7 +212,7 @@ def check_numerical_gradient(numerical_gradient: Callable) -> None:
     # the real use: check a hand-derived gradient of the tiny network of the lesson
     rng = np.random.default_rng(5)
     image, kernel = rng.uniform(0.0, 1.0, (6, 6)), rng.normal(0.0, 1.0, (3, 3))
-    numeric = _array(
+    numeric = returned_array(
         numerical_gradient(lambda im: toy.tiny_net(im, kernel), image, 1e-6), "numerical_gradient"
     )
     expect(
@@ -249,7 +241,7 @@ def check_maxpool_backward(maxpool2x2_backward: Callable[[np.ndarray, np.ndarray
     original = a.copy()
     expected = toy.maxpool2x2_backward(upstream, a)
 
-    result = _array(maxpool2x2_backward(upstream, a), "maxpool2x2_backward")
+    result = returned_array(maxpool2x2_backward(upstream, a), "maxpool2x2_backward")
     expect(np.array_equal(a, original), "Your function changed the array `a` it was given.")
     if result.shape != a.shape:
         raise CheckFailed(
