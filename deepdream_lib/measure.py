@@ -214,3 +214,116 @@ def objective_values(backbone: Backbone, objective, images: np.ndarray) -> np.nd
     activations = backbone.activations(batch, sorted(objective.network_layers))
     activations[INPUT] = batch
     return np.asarray(objective(activations), dtype=np.float64)
+
+
+def activation_memory(backbone: Backbone, layer: str, height: int, width: int, batch: int = 1) -> int:
+    """Bytes of the feature maps a dream step at ``layer`` must hold for an image of this size (float32).
+
+    The sum, over every feature-map layer from the input up to and including ``layer`` (in network
+    order), of ``batch x h x w x channels x 4`` bytes: the activations the backward pass keeps. Shapes come
+    from Keras's shape inference, so nothing is computed and any size can be asked about. It is an
+    estimate from below: TensorFlow also keeps pre-activations and gradient buffers, so a real step uses a
+    few times more (``benchmarks/README.md`` measured about 2.5x at 512-1024 px for ``block4_conv3``).
+    For a tiled step, pass the tile's size: only one tile's activations are alive at a time.
+    """
+    layer = backbone.check_layer(layer)
+    names = list(backbone.layer_names)
+    names = names[: names.index(layer) + 1]
+    if names and backbone.model.get_layer(names[0]).__class__.__name__ == "InputLayer":
+        names = names[1:]
+    shapes = backbone.extractor(names).compute_output_shape((batch, height, width, 3))
+    values = batch * height * width * 3 + sum(int(np.prod(shape)) for shape in shapes.values())
+    return 4 * values
+
+
+def tile_border_distance(height: int, width: int, tile_size: int) -> np.ndarray:
+    """Distance in pixels from each pixel to the nearest border *between* two tiles (inf if one tile).
+
+    Uses the same tiles as a tiled dream (:func:`deepdream_lib.dream.tile_starts`), so it says where
+    a tiled gradient can differ from the whole-image one: near these borders a tile cannot see its
+    neighbour. Shape (height, width).
+    """
+    from deepdream_lib.dream import tile_starts
+
+    def to_border(length: int) -> np.ndarray:
+        starts = tile_starts(tf.constant(length), tile_size)[0].numpy()[1:]
+        centres = np.arange(length) + 0.5
+        if starts.size == 0:
+            return np.full(length, np.inf)
+        return np.min(np.abs(centres[:, None] - starts[None, :]), axis=1)
+
+    return np.minimum(to_border(height)[:, None], to_border(width)[None, :])
+
+
+def energy_footprint(change: np.ndarray, fraction: float = 0.9, centre: tuple[int, int] | None = None) -> int:
+    """Side in pixels of the smallest square around ``centre`` that holds ``fraction`` of the change's energy.
+
+    ``change`` is e.g. a dream minus its original, (H, W) or (H, W, 3); energy is the squared change
+    summed over colours; ``centre`` (row, col) defaults to the image centre. A dream of one neuron
+    changes only the pixels that neuron sees, so its footprint is at most the receptive field.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+    energy = np.asarray(change, dtype=np.float64) ** 2
+    energy = energy.sum(axis=-1) if energy.ndim == 3 else energy
+    total = energy.sum()
+    if total == 0:
+        return 0
+    height, width = energy.shape
+    row, col = centre or (height // 2, width // 2)
+    rows, cols = np.abs(np.arange(height) - row), np.abs(np.arange(width) - col)
+    distance = np.maximum(rows[:, None], cols[None, :])  # Chebyshev: squares around the centre
+    inside = np.bincount(distance.ravel(), weights=energy.ravel()).cumsum() / total
+    radius = int(np.searchsorted(inside, fraction - 1e-12))
+    return 2 * radius + 1
+
+
+def detail_kept(original: np.ndarray, image: np.ndarray, sigma: float = 1.0) -> float:
+    """How much of the original's finest detail survives in ``image`` (Pearson correlation, -1 to 1).
+
+    The fine detail of a picture is its grayscale minus a Gaussian blur of width ``sigma`` px (its
+    sharpest edges and textures). 1 means ``image`` has exactly that detail; near 0 it was lost, e.g.
+    by shrinking and enlarging the picture (the "resize" octave mode), or drowned by dreamed patterns.
+    """
+    from skimage.filters import gaussian
+
+    def fine(picture: np.ndarray) -> np.ndarray:
+        gray = _gray(picture)
+        return gray - gaussian(gray, sigma=sigma, preserve_range=True)
+
+    a, b = fine(original).ravel(), fine(image).ravel()
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def dream_stats(backbone: Backbone, objective, original: np.ndarray, result) -> dict[str, float]:
+    """The ablation lab's measurements of one dream (a :class:`~deepdream_lib.dream.DreamResult`).
+
+    - ``gain``: objective of the dream / objective of the original - 1, both at full size and with the
+      dream clipped to [0, 1] as it would be saved (``relative_gain(history)`` cannot compare dreams
+      with octaves: their first value is measured on the smallest octave). Mean over a batch.
+    - ``high_freq``: share of the change's spectral energy above 0.25 cycles/pixel (finest patterns);
+      ``low_freq``: share below 1/16 cycles/pixel (patterns larger than about 16 px).
+    - ``mean_change``: mean absolute change of a pixel value; ``detail_kept``: see :func:`detail_kept`.
+    - ``seconds_per_step``: the dream's wall time divided by its number of steps (includes tracing on a
+      first call); ``min`` and ``max``: the dream's pixel range (outside [0, 1] only without clipping).
+    """
+    original = np.asarray(original, dtype=np.float32)
+    image = np.asarray(result.image, dtype=np.float32)
+    before = objective_values(backbone, objective, original)
+    after = objective_values(backbone, objective, np.clip(image, 0.0, 1.0))
+    gain = float(np.mean((after - before) / np.maximum(np.abs(before), 1e-12)))
+    images = image.reshape(-1, *image.shape[-3:])
+    originals = np.broadcast_to(original, image.shape).reshape(-1, *image.shape[-3:])
+    changes = images - originals
+    return {
+        "gain": gain,
+        "high_freq": float(np.mean([high_frequency_fraction(change) for change in changes])),
+        "low_freq": float(np.mean([1.0 - high_frequency_fraction(change, 1 / 16) for change in changes])),
+        "mean_change": float(np.abs(changes).mean()),
+        "detail_kept": float(np.mean([detail_kept(o, i) for o, i in zip(originals, images, strict=True)])),
+        "seconds_per_step": result.seconds / max(len(result.history), 1),
+        "min": float(image.min()),
+        "max": float(image.max()),
+    }

@@ -227,8 +227,24 @@ def batched(objectives: Iterable[Objective]) -> Objective:
 
 
 def channels(name: str, indices: Iterable[int]) -> Objective:
-    """One channel per image of a batch: ``channels("block4_conv3", range(64))`` dreams an atlas at once."""
-    return batched(channel(name, int(c), batch=i) for i, c in enumerate(indices))
+    """One channel per image of a batch: ``channels("block4_conv3", range(64))`` dreams an atlas at once.
+
+    Image ``i`` gets the mean of channel ``indices[i]`` (images beyond the list get 0). The same values
+    as ``batched(channel(name, c, batch=i) ...)``, computed with one gather instead of one slice per
+    channel: tracing 16 channels took 1.6 s instead of 9.9 s (lesson 04, ``benchmarks/bench_atlas.py``).
+    """
+    indices = [int(c) for c in indices]
+    for c in indices:
+        _check_index(c)
+    chosen = tf.constant(indices, tf.int32)
+
+    def fn(acts: Activations) -> tf.Tensor:
+        means = tf.reduce_mean(acts[name], axis=[1, 2])  # (B, C)
+        picked = tf.gather(means, chosen, axis=1)  # (B, n): every listed channel for every image
+        own = tf.one_hot(tf.range(tf.shape(means)[0]), len(indices), dtype=means.dtype)  # image i: column i
+        return tf.reduce_sum(picked * own, axis=1)
+
+    return Objective(fn, [name], f'channels("{name}", {indices})', [(name, c) for c in indices])
 
 
 def as_objective(spec: Objective | str) -> Objective:

@@ -236,3 +236,29 @@ def show_with_spectra(
     spectra.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     return figure
+
+
+def show_power_spectra(
+    images: Mapping[str, np.ndarray], period: int | None = None, size: float = 3.2
+) -> Figure:
+    """2-D power spectra (log scale, zero frequency in the middle), one panel per image.
+
+    A pattern that repeats every ``period`` pixels shows up as bright dots on a grid of spacing
+    1/period cycles/pixel; with ``period`` given, that grid is drawn as dotted lines, so the dots (a
+    stride artefact) either sit on it or are absent.
+    """
+    from deepdream_lib.measure import power_spectrum
+
+    figure, axes = plt.subplots(1, len(images), figsize=(size * len(images), size), squeeze=False)
+    for axis, (title, image) in zip(axes[0], images.items(), strict=True):
+        power = power_spectrum(image)
+        axis.imshow(np.log10(power + 1e-12), cmap="magma", extent=(-0.5, 0.5, 0.5, -0.5))
+        if period:
+            for k in range(-(period // 2), period // 2 + 1):
+                axis.axvline(k / period, color="white", linestyle=":", linewidth=0.6, alpha=0.6)
+                axis.axhline(k / period, color="white", linestyle=":", linewidth=0.6, alpha=0.6)
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("cycles / pixel")
+    axes[0, 0].set_ylabel("cycles / pixel")
+    figure.tight_layout()
+    return figure

@@ -105,11 +105,13 @@ def dream_panel(
     preview_size: int = 128,
     full_size: int = 512,
     config: DreamConfig | None = None,
+    live: bool = False,
 ) -> w.VBox:
     """The full DeepDream control panel: a fast low-resolution preview, and a full-size render.
 
     The preview button dreams a ``preview_size`` copy; "render full size" dreams at ``full_size`` with
-    a progress bar (Ctrl-C / interrupt the kernel to stop it and keep the dream so far).
+    a progress bar (Ctrl-C / interrupt the kernel to stop it and keep the dream so far). With ``live``,
+    the preview also re-renders by itself whenever a control is released at a new value.
     """
     backbone = load_model(model) if isinstance(model, str) else model
     config = config or DreamConfig(num_steps=10, num_octaves=2)
@@ -125,4 +127,10 @@ def dream_panel(
 
     preview = panel(render(preview_size, False), button="preview", **controls)
     full = panel(render(full_size, True), button="render full size", auto_run=False, **controls)
+    if live:
+        preview_button = preview.children[1]
+        for control in controls.values():
+            if hasattr(control, "continuous_update"):
+                control.continuous_update = False  # one preview when the slider is released, not dozens
+            control.observe(lambda _change: preview_button.click(), names="value")
     return w.VBox([preview, full.children[1], full.children[2]])

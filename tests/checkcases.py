@@ -28,3 +28,35 @@ def passes(check: Callable, function: Callable, capsys: pytest.CaptureFixture) -
     """Assert that ``check(function)`` passes and prints its PASS line."""
     check(function)
     assert "PASS" in capsys.readouterr().out
+
+
+Case = tuple[Callable, Callable, list[tuple[Callable, str]]]  # check, solution, [(mistake, diagnosis regex)]
+
+
+def table_tests(cases: list[Case]) -> tuple[Callable, Callable, Callable]:
+    """Three parametrised tests over a table of (check, solution, [(mistake, diagnosis)]) rows.
+
+    Assign them to module-level ``test_*`` names: the blank exercise fails with "Not implemented yet",
+    the solution passes, and each typical mistake fails with its diagnosis.
+    """
+
+    @pytest.mark.parametrize("check", [case[0] for case in cases], ids=lambda c: c.__name__)
+    def blank_fails(check):
+        with pytest.raises(CheckFailed, match="Not implemented yet"):
+            check(blank)
+
+    @pytest.mark.parametrize("check, solution", [case[:2] for case in cases],
+                             ids=lambda c: getattr(c, "__name__", ""))
+    def solution_passes(check, solution, capsys):
+        passes(check, solution, capsys)
+
+    @pytest.mark.parametrize(
+        "check, wrong, diagnosis",
+        [(case[0], wrong, diagnosis) for case in cases for wrong, diagnosis in case[2]],
+        ids=lambda c: getattr(c, "__name__", str(c)[:20]),
+    )
+    def mistake_diagnosed(check, wrong, diagnosis):
+        with pytest.raises(CheckFailed, match=diagnosis):
+            check(wrong)
+
+    return blank_fails, solution_passes, mistake_diagnosed
