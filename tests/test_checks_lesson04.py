@@ -1,0 +1,153 @@
+"""The lesson 04 checks: a blank exercise fails, the solution passes, typical mistakes get their diagnosis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from checkcases import blank, fails_with, passes
+from deepdream_lib.checks import lesson04
+
+
+# --- exercise 1: channel_objective ------------------------------------------------------------------------
+def channel_objective(activations, name, index):
+    return tf.reduce_mean(activations[name][..., index], axis=[1, 2])
+
+
+CHANNEL_MISTAKES = {
+    "whole batch": (lambda acts, n, c: tf.reduce_mean(acts[n][..., c]), "one number for the whole batch"),
+    "layer mean": (lambda acts, n, c: tf.reduce_mean(acts[n], axis=[1, 2, 3]), "*layer* objective"),
+    "sum": (lambda acts, n, c: tf.reduce_sum(acts[n][..., c], axis=[1, 2]), "summed"),
+    "max": (lambda acts, n, c: tf.reduce_max(acts[n][..., c], axis=[1, 2]), "maximum"),
+    "axis 1": (lambda acts, n, c: tf.reduce_mean(acts[n][:, c], axis=[1, 2]), "axis 1"),
+    "other layer": (lambda acts, n, c: channel_objective(acts, "block1_conv2", c), "another layer"),
+    "numpy": (lambda acts, n, c: np.mean(acts[n].numpy()[..., c], axis=(1, 2)), "not differentiable"),
+    "no return": (lambda acts, n, c: None, "return"),
+}
+
+
+def test_channel_objective(capsys):
+    fails_with(lesson04.check_channel_objective, blank, "Not implemented yet")
+    passes(lesson04.check_channel_objective, channel_objective, capsys)
+
+
+@pytest.mark.parametrize("mistake", list(CHANNEL_MISTAKES))
+def test_channel_objective_mistakes(mistake):
+    function, phrase = CHANNEL_MISTAKES[mistake]
+    fails_with(lesson04.check_channel_objective, function, phrase)
+
+
+# --- exercise 2: neuron_objective -------------------------------------------------------------------------
+def neuron_objective(activations, name, index):
+    a = activations[name]
+    return a[:, tf.shape(a)[1] // 2, tf.shape(a)[2] // 2, index]
+
+
+def _fixed_centre(activations, name, index):
+    return activations[name][:, 2, 3, index]  # right for a 4 x 7 map only
+
+
+NEURON_MISTAKES = {
+    "channel mean": (lambda acts, n, c: tf.reduce_mean(acts[n][..., c], axis=[1, 2]), "*channel* objective"),
+    "corner": (lambda acts, n, c: acts[n][:, 0, 0, c], "top-left corner"),
+    "swapped": (lambda acts, n, c: acts[n][:, acts[n].shape[2] // 2, acts[n].shape[1] // 2, c], "swapped"),
+    "(h - 1) // 2": (
+        lambda acts, n, c: acts[n][:, (acts[n].shape[1] - 1) // 2, (acts[n].shape[2] - 1) // 2, c],
+        "(h - 1) // 2",
+    ),
+    "channels averaged": (
+        lambda acts, n, c: tf.reduce_mean(acts[n][:, acts[n].shape[1] // 2, acts[n].shape[2] // 2], axis=-1),
+        "averaged over the channels",
+    ),
+    "fixed numbers": (_fixed_centre, "fixed numbers"),
+    "all channels": (lambda acts, n, c: acts[n][:, 2, 3, :], "one value per image"),
+}
+
+
+def test_neuron_objective(capsys):
+    fails_with(lesson04.check_neuron_objective, blank, "Not implemented yet")
+    passes(lesson04.check_neuron_objective, neuron_objective, capsys)
+    # the same with Python ints from the static shape
+    passes(
+        lesson04.check_neuron_objective,
+        lambda acts, n, c: acts[n][:, acts[n].shape[1] // 2, acts[n].shape[2] // 2, c],
+        capsys,
+    )
+
+
+@pytest.mark.parametrize("mistake", list(NEURON_MISTAKES))
+def test_neuron_objective_mistakes(mistake):
+    function, phrase = NEURON_MISTAKES[mistake]
+    fails_with(lesson04.check_neuron_objective, function, phrase)
+
+
+# --- exercise 3: atlas_objective --------------------------------------------------------------------------
+def atlas_objective(activations, name, indices):
+    return tf.stack([channel_objective(activations, name, c)[i] for i, c in enumerate(indices)])
+
+
+def _gathered(activations, name, indices):
+    means = tf.reduce_mean(activations[name], axis=[1, 2])
+    return tf.gather(means, indices, axis=1, batch_dims=1)
+
+
+ATLAS_MISTAKES = {
+    "first channel for all": (lambda acts, n, ids: channel_objective(acts, n, ids[0]), "indices[0]"),
+    "channel i": (
+        lambda acts, n, ids: tf.stack([channel_objective(acts, n, i)[i] for i in range(len(ids))]),
+        "channel i",
+    ),
+    "table": (lambda acts, n, ids: tf.stack([channel_objective(acts, n, c) for c in ids], axis=1), "(3, 3)"),
+    "averaged": (
+        lambda acts, n, ids: tf.reduce_mean(tf.stack([channel_objective(acts, n, c) for c in ids]), axis=0),
+        "averaged all the listed channels",
+    ),
+    "one number": (lambda acts, n, ids: tf.reduce_sum(atlas_objective(acts, n, ids)), "one number"),
+}
+
+
+def test_atlas_objective(capsys):
+    fails_with(lesson04.check_atlas_objective, blank, "Not implemented yet")
+    passes(lesson04.check_atlas_objective, atlas_objective, capsys)
+    passes(lesson04.check_atlas_objective, _gathered, capsys)
+
+
+@pytest.mark.parametrize("mistake", list(ATLAS_MISTAKES))
+def test_atlas_objective_mistakes(mistake):
+    function, phrase = ATLAS_MISTAKES[mistake]
+    fails_with(lesson04.check_atlas_objective, function, phrase)
+
+
+# --- exercise 4: top_channels -----------------------------------------------------------------------------
+def top_channels(activation, k):
+    return np.argsort(-activation.mean(axis=(0, 1)), kind="stable")[:k]
+
+
+def _sorts_in_place(activation, k):
+    activation.sort(axis=-1)
+    return np.argsort(-activation.mean(axis=(0, 1)))[:k]
+
+
+TOP_MISTAKES = {
+    "ascending": (lambda a, k: np.argsort(a.mean(axis=(0, 1)))[:k], "*least* active"),
+    "reversed": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[:k][::-1], "wrong order"),
+    "by maximum": (lambda a, k: np.argsort(-a.max(axis=(0, 1)))[:k], "largest single value"),
+    "values": (lambda a, k: np.sort(a.mean(axis=(0, 1)))[::-1][:k], "*values*"),
+    "flattened": (lambda a, k: np.argsort(-a.ravel())[:k], "flattened"),
+    "k + 1": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[: k + 1], "exactly k"),
+    "in place": (_sorts_in_place, "changed the activation"),
+    "no return": (lambda a, k: None, "return"),
+}
+
+
+def test_top_channels(capsys):
+    fails_with(lesson04.check_top_channels, blank, "Not implemented yet")
+    passes(lesson04.check_top_channels, top_channels, capsys)
+    passes(lesson04.check_top_channels, lambda a, k: list(np.argsort(a.mean(axis=(0, 1)))[::-1][:k]), capsys)
+
+
+@pytest.mark.parametrize("mistake", list(TOP_MISTAKES))
+def test_top_channels_mistakes(mistake):
+    function, phrase = TOP_MISTAKES[mistake]
+    fails_with(lesson04.check_top_channels, function, phrase)

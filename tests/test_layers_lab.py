@@ -1,0 +1,121 @@
+"""deepdream_lib.layers_lab: receptive fields three ways, batched channel atlases, sizes of a change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+import deepdream_lib as dd
+from deepdream_lib import layers_lab, measure
+
+CONV, POOL = (3, 1), (2, 2)
+VGG16_TO_BLOCK5 = [CONV] * 2 + [POOL] + [CONV] * 2 + [POOL] + [CONV] * 3 + [POOL] + [CONV] * 3 + [POOL]
+VGG16_TO_BLOCK5 += [CONV] * 3
+
+
+def _formula(backbone, name: str) -> tuple[int, int]:
+    stack = layers_lab.conv_stack(backbone, name)
+    return layers_lab.receptive_field_by_formula([(k, s) for _, k, s in stack])
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    return dd.load_model("vgg16_random")
+
+
+def test_formula_by_hand():
+    assert layers_lab.receptive_field_by_formula([]) == (1, 1)
+    assert layers_lab.receptive_field_by_formula([CONV]) == (3, 1)
+    assert layers_lab.receptive_field_by_formula([CONV, POOL, CONV]) == (8, 2)  # 3, +1, +2*2
+    assert layers_lab.receptive_field_by_formula(VGG16_TO_BLOCK5) == (196, 16)
+
+
+def test_conv_stack_reads_the_keras_layers(backbone):
+    stack = layers_lab.conv_stack(backbone, "block3_conv3")
+    assert [(k, s) for _, k, s in stack] == VGG16_TO_BLOCK5[:9]
+    assert stack[-1][0] == "block3_conv3" and stack[2][0] == "block1_pool"
+    fields = {name: _formula(backbone, name) for name in backbone.spec.layers}
+    assert [field for field, _ in fields.values()] == [5, 14, 40, 92, 196]
+    assert [jump for _, jump in fields.values()] == [1, 2, 4, 8, 16]
+    with pytest.raises(dd.UnknownLayerError):
+        layers_lab.conv_stack(backbone, "block9_conv1")
+
+
+def test_formula_matches_the_gradient_support(backbone):
+    for name in ("block1_conv2", "block2_conv2", "block3_conv3"):
+        assert measure.receptive_field(backbone, name) == _formula(backbone, name)[0]
+
+
+def test_gradient_is_zero_outside_the_field_and_footprint_is_smaller(backbone):
+    gradient = layers_lab.centre_gradient(backbone, "block2_conv2", size=64)
+    support = np.abs(gradient).sum(axis=-1) > 0
+    rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
+    assert rows[-1] - rows[0] + 1 <= 14 and cols[-1] - cols[0] + 1 <= 14
+    footprints = [layers_lab.gradient_footprint(backbone, name, 96)
+                  for name in ("block1_conv2", "block3_conv3")]
+    assert footprints[0] <= 5 and footprints[1] <= 40
+    assert footprints[1] > footprints[0]
+
+
+def test_top_channels(backbone):
+    image = layers_lab.neutral_start(32, seed=1, noise=0.2)
+    top = layers_lab.top_channels(backbone, image, "block1_conv2", k=5)
+    means = backbone.activations(image[None], ["block1_conv2"])["block1_conv2"].numpy()[0].mean(axis=(0, 1))
+    assert top.shape == (5,)
+    assert np.array_equal(top, np.argsort(-means, kind="stable")[:5])
+    assert np.all(np.diff(means[top]) <= 0)
+
+
+def test_neutral_start():
+    start = layers_lab.neutral_start(20, seed=3)
+    assert start.shape == (20, 20, 3) and start.dtype == np.float32
+    assert 0.0 <= start.min() and start.max() <= 1.0 and abs(start.mean() - 0.5) < 0.01
+    assert np.array_equal(start, layers_lab.neutral_start(20, seed=3))
+
+
+def test_channel_atlas_batched_equals_one_by_one(backbone):
+    start = layers_lab.neutral_start(32, seed=0, noise=0.1)
+    settings = dict(num_steps=2, num_octaves=1, jitter=2, step_size=0.01)
+    batched = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=2, **settings)
+    single = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=1, **settings)
+    assert batched.shape == (3, 32, 32, 3)
+    assert np.abs(batched - start).max() > 1e-3  # the dreams changed the start image
+    np.testing.assert_allclose(batched, single, atol=1e-4)  # a batch is the same as one at a time
+    assert np.abs(batched[0] - batched[1]).max() > 1e-3  # different channels, different dreams
+    with pytest.raises(ValueError):
+        layers_lab.channel_atlas(backbone, "block2_conv2", [1], start, batch_size=0)
+
+
+def test_autocorrelation_width_grows_with_blob_size():
+    noise = np.random.default_rng(0).normal(size=(96, 96))
+    radial = layers_lab.radial_autocorrelation(noise)
+    assert radial[0] == pytest.approx(1.0)
+    widths = [layers_lab.autocorrelation_width(gaussian_filter(noise, sigma)) for sigma in (0.01, 2, 4, 8)]
+    assert widths[0] < 1.0  # white noise decorrelates within a pixel
+    assert widths == sorted(widths) and widths[-1] > 3 * widths[1] / 2
+    # for a Gaussian blur of width s, the autocorrelation is exp(-d^2 / 4 s^2): 0.5 at d = 2 s sqrt(ln 2)
+    assert widths[2] == pytest.approx(2 * 4 * np.sqrt(np.log(2)), rel=0.2)
+
+
+def test_dominant_period_of_stripes():
+    rows = np.arange(128)
+    stripes = np.sin(2 * np.pi * rows / 8.0)[:, None] * np.ones((1, 128))
+    assert layers_lab.dominant_period(stripes) == pytest.approx(8.0, rel=0.1)
+    coarse = np.sin(2 * np.pi * rows / 32.0)[:, None] * np.ones((1, 128))
+    assert layers_lab.dominant_period(coarse) > 3 * layers_lab.dominant_period(stripes)
+
+
+def test_channels_objective_equals_the_sum_of_batched_channels():
+    import tensorflow as tf
+
+    from deepdream_lib.objectives import batched, channels
+
+    a = tf.constant(np.random.default_rng(2).normal(size=(3, 4, 5, 6)).astype(np.float32))
+    fast = channels("a", [4, 0])  # image 2 is beyond the list: 0
+    slow = batched([dd.channel("a", 4, batch=0), dd.channel("a", 0, batch=1)])
+    np.testing.assert_allclose(fast({"a": a}), slow({"a": a}), rtol=1e-6)
+    assert float(fast({"a": a})[2]) == 0.0
+    assert fast.channels == (("a", 4), ("a", 0)) and str(fast) == 'channels("a", [4, 0])'
+    with pytest.raises(dd.DeepDreamError):
+        channels("a", [1, -2])
