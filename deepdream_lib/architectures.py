@@ -1,0 +1,206 @@
+"""Comparing architectures: load what can be loaded, describe a network's structure, and the arithmetic
+of receptive fields, strides and depthwise-separable convolutions (lesson 06).
+
+* :func:`try_load` loads a backbone or explains why it cannot (ImageNet weights need internet) and
+  returns ``None``, so a lesson can skip a model in one line instead of copying try/except blocks.
+* :func:`structure` counts what a network is made of: plain and depthwise convolutions, skip
+  connections (``Add``), branch merges (``Concatenate``), batch norms, strided layers.
+* :func:`layer_at_depth` picks a suggested dream layer at a fraction of a network's depth, so networks
+  of different lengths can be compared "at the same depth".
+* :func:`receptive_field_of_chain` is the textbook recursion ``r += (k - 1) * jump; jump *= stride``;
+  :func:`chain_of` reads the (kernel, stride) chain of a plain stack such as VGG16.
+* :func:`conv_cost` counts the weights and multiply-accumulates of a convolution, plain or depthwise
+  separable (MobileNet's trick, Howard et al. 2017).
+* :func:`coverage_map` shows where checkerboards come from: how many windows of a strided convolution
+  cover each input pixel (Odena et al., *Deconvolution and Checkerboard Artifacts*, Distill 2016).
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
+from deepdream_lib.models import Backbone, get_spec, load_model
+
+
+@functools.lru_cache(maxsize=1)
+def internet_available(host: str = "storage.googleapis.com", port: int = 443, timeout: float = 3.0) -> bool:
+    """Whether the server that hosts the ``keras.applications`` weights can be reached (asked once).
+
+    Offline this answers in about a second, so a lesson can skip the download models at once instead of
+    building a large network only to watch its download fail.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def try_load(name: str, **kwargs) -> Backbone | None:
+    """Load a backbone, or print why it cannot be loaded here and return ``None``.
+
+    Offline, the ImageNet models of ``keras.applications`` cannot download their weights: they are
+    skipped with a message (they run on Colab), without building the network first. Any other error (a
+    wrong name, say) still raises.
+    """
+    spec = get_spec(name)
+    if not spec.offline and kwargs.get("weights_path") is None and not internet_available():
+        print(
+            f"Skipped {name}: its ImageNet weights are downloaded from the internet on first use, and "
+            "there is no connection here. On Colab this cell runs it."
+        )
+        return None
+    try:
+        return load_model(name, **kwargs)
+    except WeightsUnavailableError as error:
+        reason = str(error).split(" (")[0]
+        print(
+            f"Skipped {name}: {reason}. Its ImageNet weights are downloaded on first use, which needs "
+            "internet (on Colab this cell runs it)."
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What a network is made of (counted over its Keras layers)."""
+
+    name: str
+    parameters: int
+    layers: int
+    convolutions: int  # plain Conv2D
+    depthwise: int  # DepthwiseConv2D (one filter per channel)
+    skips: int  # Add layers: residual / skip connections
+    merges: int  # Concatenate layers: where parallel branches meet (Inception)
+    batch_norms: int
+    strided: int  # layers that downsample (stride > 1: convolutions and pooling)
+
+
+def structure(backbone: Backbone) -> Structure:
+    """Count the building blocks of ``backbone``'s network (see :class:`Structure`)."""
+    kinds = Counter(type(layer).__name__ for layer in backbone.model.layers)
+    strided = 0
+    for layer in backbone.model.layers:
+        strides = getattr(layer, "strides", None)
+        if strides is not None and max(np.atleast_1d(strides)) > 1:
+            strided += 1
+    return Structure(
+        name=backbone.name,
+        parameters=int(backbone.model.count_params()),
+        layers=len(backbone.model.layers),
+        convolutions=kinds["Conv2D"],
+        depthwise=kinds["DepthwiseConv2D"],
+        skips=kinds["Add"],
+        merges=kinds["Concatenate"],
+        batch_norms=kinds["BatchNormalization"],
+        strided=strided,
+    )
+
+
+def layer_at_depth(backbone: Backbone, fraction: float) -> str:
+    """The suggested dream layer nearest ``fraction`` of the way through the network (0 first, 1 last)."""
+    if not 0.0 <= fraction <= 1.0:
+        raise DeepDreamError(f"fraction must be between 0 and 1, got {fraction!r}.")
+    layers = backbone.spec.layers
+    return layers[round(fraction * (len(layers) - 1))]
+
+
+def architecture_family(name: str) -> str:
+    """A one-line description of the architecture behind a registry name (no weights are loaded)."""
+    spec = get_spec(name)
+    return spec.description
+
+
+# --- receptive fields ------------------------------------------------------------------------------------
+
+
+def receptive_field_of_chain(chain: list[tuple[int, int]]) -> int:
+    """Receptive field of the last layer of a chain of ``(kernel_size, stride)`` layers, in input pixels.
+
+    Each layer widens the field by ``(kernel_size - 1)`` steps of its input grid, and one step of that
+    grid is ``jump`` input pixels, the product of the strides before it::
+
+        r = 1; jump = 1
+        for k, s in chain: r += (k - 1) * jump; jump *= s
+    """
+    field, jump = 1, 1
+    for kernel_size, stride in chain:
+        field += (kernel_size - 1) * jump
+        jump *= stride
+    return field
+
+
+MERGE_LAYERS = ("Add", "Concatenate", "Multiply", "Average", "Maximum", "Subtract")
+
+
+def chain_of(backbone: Backbone, layer: str) -> list[tuple[int, int]]:
+    """The ``(kernel_size, stride)`` of every convolution and pooling up to ``layer`` in a plain stack.
+
+    Only for networks without branches (VGG): a layer with several inputs raises an error.
+    """
+    backbone.check_layer(layer)
+    merging = [item.name for item in backbone.model.layers if type(item).__name__ in MERGE_LAYERS]
+    if merging:
+        raise DeepDreamError(
+            f"{backbone.name} has branches (e.g. {merging[0]}); chain_of only reads plain stacks such as VGG."
+        )
+    chain = []
+    for item in backbone.model.layers:
+        size = getattr(item, "kernel_size", None) or getattr(item, "pool_size", None)
+        if size is not None:
+            chain.append((int(np.atleast_1d(size)[0]), int(np.atleast_1d(item.strides)[0])))
+        if item.name == layer:
+            return chain
+    raise DeepDreamError(f"{layer} was not found in {backbone.name}.")
+
+
+# --- costs of convolutions -------------------------------------------------------------------------------
+
+
+def conv_cost(
+    kernel_size: int,
+    in_channels: int,
+    out_channels: int,
+    out_height: int,
+    out_width: int,
+    separable: bool = False,
+) -> tuple[int, int]:
+    """``(weights, multiply-accumulates)`` of one convolution layer (biases left out).
+
+    Plain: ``k*k*C_in*C_out`` weights, each used once per output position. Depthwise separable: a ``k x k``
+    filter per input channel (``k*k*C_in``) then a 1x1 convolution that mixes channels (``C_in*C_out``);
+    the ratio to a plain convolution is ``1/C_out + 1/k^2``, about 8-9 times fewer for 3x3 kernels.
+    """
+    if separable:
+        weights = kernel_size * kernel_size * in_channels + in_channels * out_channels
+    else:
+        weights = kernel_size * kernel_size * in_channels * out_channels
+    return weights, weights * out_height * out_width
+
+
+# --- where checkerboards come from ------------------------------------------------------------------------
+
+
+def coverage_map(kernel_size: int, stride: int, size: int = 16) -> np.ndarray:
+    """How many windows of a ``kernel_size``-square, stride-``stride`` convolution cover each pixel.
+
+    It is the gradient of the sum of the outputs of that convolution with an all-ones kernel: the
+    pattern every gradient through a strided layer is multiplied by. When the kernel size is not a
+    multiple of the stride, neighbouring pixels are covered unevenly, a period-``stride`` grid: the
+    seed of a checkerboard. (Padding 'valid'; the border rows are cropped off.)
+    """
+    image = tf.ones((1, size, size, 1))
+    kernel = tf.ones((kernel_size, kernel_size, 1, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        total = tf.reduce_sum(tf.nn.conv2d(image, kernel, stride, "VALID"))
+    coverage = tape.gradient(total, image).numpy()[0, :, :, 0]
+    margin = kernel_size
+    return coverage[margin : size - margin, margin : size - margin]
