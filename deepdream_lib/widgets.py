@@ -27,13 +27,15 @@ def panel(
     """Controls, a button and an output; pressing the button calls ``render(**values)`` into the output.
 
     Whatever ``render`` returns is displayed (a matplotlib figure, an image, text). Figures are
-    closed after display so they do not pile up.
+    closed after display so they do not pile up. A panel that does not run when built says, in its
+    output, which button to press, so a saved notebook (and the book) never shows an empty box.
     """
     run = w.Button(description=button, button_style="primary", icon="play")
     output = w.Output()
 
     def on_click(_=None) -> None:
         run.disabled = True
+        output.outputs = ()  # the hint, if any
         output.clear_output(wait=True)
         with output:
             try:
@@ -49,6 +51,8 @@ def panel(
     box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), run, output])
     if auto_run:
         on_click()
+    else:
+        output.append_stdout(f"Press '{button}' to run it with the settings above.\n")
     return box
 
 

@@ -87,3 +87,14 @@ def test_dream_panel_is_not_live_by_default(tiny, cat64, monkeypatch):
     box = widgets.dream_panel(cat64, tiny, preview_size=32, full_size=64)
     next(c for c in box.children[0].children[0].children if c.description == "jitter").value = 8
     assert len(calls) == 1
+
+
+def test_a_panel_that_waits_for_its_button_says_so_and_the_hint_goes_when_it_runs(tiny, cat64, monkeypatch):
+    fake = lambda image, *args, **kwargs: DreamResult(image=image, history=[0.0])  # noqa: E731
+    monkeypatch.setattr(widgets, "dream", fake)
+    box = widgets.dream_panel(cat64, tiny, preview_size=32, full_size=64)
+    _, render_button, full_output = box.children
+    hint = "Press 'render full size' to run it with the settings above.\n"
+    assert [o["text"] for o in full_output.outputs] == [hint]
+    render_button.click()
+    assert not any("Press" in o.get("text", "") for o in full_output.outputs)
