@@ -24,8 +24,8 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def time_notebook(path: Path, fast: bool, timeout_s: int) -> tuple[float, bool]:
-    """Run one notebook in a temporary copy of its folder; return (seconds, finished without error)."""
+def time_notebook(path: Path, fast: bool, timeout_s: int) -> tuple[float, str]:
+    """Run one notebook in a temporary copy of its folder; return (seconds, "yes" or what failed)."""
     os.environ["DEEPDREAM_FAST"] = "1" if fast else "0"
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as work:
@@ -35,9 +35,11 @@ def time_notebook(path: Path, fast: bool, timeout_s: int) -> tuple[float, bool]:
         start = time.perf_counter()
         try:
             client.execute()
-            ok = True
-        except CellExecutionError:
-            ok = False
+            ok = "yes"
+        except CellExecutionError as error:
+            cell = next(i for i, c in enumerate(notebook.cells) if any(
+                o.get("output_type") == "error" for o in c.get("outputs", [])))
+            ok = f"NO, cell {cell}: {error.ename}: {error.evalue}".replace("|", "/").replace("\n", " ")[:300]
         return time.perf_counter() - start, ok
 
 
@@ -56,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     for path in paths:
         seconds, ok = time_notebook(path, not args.full, args.timeout)
-        failures += not ok
-        print(f"| {path.stem} | {mode} | {seconds:.0f} | {'yes' if ok else 'NO'} |", flush=True)
+        failures += ok != "yes"
+        print(f"| {path.stem} | {mode} | {seconds:.0f} | {ok} |", flush=True)
     return 1 if failures else 0
 
 
