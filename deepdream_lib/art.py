@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from deepdream_lib.dream import DreamConfig, dream
 from deepdream_lib.images import ImageLike, load_image, to_uint8
+from deepdream_lib.measure import objective_values
 from deepdream_lib.models import Backbone, load_model
 from deepdream_lib.objectives import Objective, as_objective, layer
 
@@ -110,7 +111,7 @@ class ZoomResult:
 
     frames: list[np.ndarray] = field(default_factory=list)
     objectives: list[str] = field(default_factory=list)
-    gains: list[float] = field(default_factory=list)  # relative objective gain of each frame's dream
+    gains: list[float] = field(default_factory=list)  # (after - before) / before, each without jitter
     metadata: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -152,12 +153,13 @@ def zoom_frames(
         if frame > 0:
             current = zoom_crop(current, zoom)
         frame_config = dataclasses.replace(config, seed=config.seed + frame)
+        before = objective_values(backbone, objective, current)[0]
         dreamed = dream(current, objective, backbone, frame_config, progress=False)
+        after = objective_values(backbone, objective, dreamed.image)[0]
         current = preserve_colors(original, dreamed.image) if keep_colors else dreamed.image
         result.frames.append(current)
         result.objectives.append(str(objective))
-        history = dreamed.history
-        result.gains.append((history[-1] - history[0]) / max(abs(history[0]), 1e-12))
+        result.gains.append(float((after - before) / max(abs(before), 1e-12)))
     result.seconds = time.perf_counter() - start
     schedule_text = "; ".join(f"{start}: {as_objective(obj)}" for start, obj in layer_schedule)
     result.metadata = {
