@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -825,6 +826,15 @@ def _set_child_limits(memory_mb: int) -> None:
             pass
 
 
+def _load_sibling(name: str) -> Any:
+    """A module of this package loaded by its path, without the package's ``__init__`` (see _RUNNER_BOOT)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"deepdream_grading_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def runner_main(argv: list[str]) -> int:
     """Child side (started by :func:`_supervise`): run one notebook in the current folder; print a result.
 
@@ -832,6 +842,7 @@ def runner_main(argv: list[str]) -> int:
     """
     notebook, memory_mb = argv[0], int(argv[1])
     _set_child_limits(memory_mb)
+    _load_sibling("kernel_messages").install()  # else a missed reply waits until the time limit kills us
     result: dict[str, Any] = {"kernel_died": False, "runner_error": None}
     client = _GradingClient(
         nbformat.read(notebook, as_version=4),

@@ -24,6 +24,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from deepdream_lib import kernel_messages
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--cells", action="store_true", help="also print each code cell's time as it ends")
     args = parser.parse_args(argv)
+    kernel_messages.install()  # read each reply when it arrives, not when the cell's time limit ends
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in set(args.lessons)]

@@ -5,6 +5,9 @@
    build after a fast one would silently reuse the fast (small, few-step) outputs.
 2. When ``book/_vendor`` is missing (``book/vendor.sh`` not run: no npm), fall back to the CDNs for
    MathJax and the widget scripts, so the book still builds; it then needs the internet to display.
+3. The notebooks run through nbclient with kernel waits in one-second slices
+   (:mod:`deepdream_lib.kernel_messages`): a long poll could sleep through a cell's reply until the
+   600 s cell limit (seen on lesson 07's last cell, which stalled the build for ten minutes).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+from deepdream_lib import kernel_messages
 
 LOGGER = logging.getLogger(__name__)
 FAST = os.environ.get("DEEPDREAM_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -93,6 +98,7 @@ def _add_static(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    kernel_messages.install()
     app.connect("config-inited", _configure, priority=100)
     app.add_node(dream_gallery)
     app.add_directive("dream-gallery", DreamGallery)
