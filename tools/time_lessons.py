@@ -60,8 +60,8 @@ def time_notebook(path: Path, fast: bool, timeout_s: int, cells: bool = False) -
             client.execute()
             ok = "yes"
         except CellExecutionError as error:
-            cell = next(i for i, c in enumerate(notebook.cells) if any(
-                o.get("output_type") == "error" for o in c.get("outputs", [])))
+            cell = next((i for i, c in enumerate(notebook.cells) if any(
+                o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
             ok = f"NO, cell {cell}: {error.ename}: {error.evalue}".replace("|", "/").replace("\n", " ")[:300]
         return time.perf_counter() - start, ok
 
