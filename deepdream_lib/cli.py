@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from deepdream_lib import __version__
-from deepdream_lib.dream import OCTAVE_MODES, DreamConfig, dream
+from deepdream_lib.engine import OCTAVE_MODES, DreamConfig, dream
 from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
 from deepdream_lib.images import load_image
 from deepdream_lib.models import DEFAULT_MODEL, MODELS, get_spec, list_layers, list_models, load_model
@@ -257,7 +257,7 @@ def commands() -> list[Command]:
             _list_layers_arguments,
             _run_list_layers,
         ),
-        Command.from_module("grade", "grade a class's exercise submissions", "deepdream_lib.grading"),
+        Command.from_module("grade", "grade a class's exercise submissions", "deepdream_lib.course.grading"),
     ]
 
 

@@ -1096,9 +1096,9 @@ def center_square(image: np.ndarray | tf.Tensor, size: int = 224) -> tf.Tensor:
 def logits_of(image: np.ndarray | tf.Tensor, model="efficientnet_lite0", size: int | None = 224) -> np.ndarray:
     """Class logits (B, 1000) of an image or batch; ``size`` crops a centred square and resizes it first
     (the classifier's training view); ``size=None`` feeds the image as it is."""
-    from deepdream_lib.models import load_model
+    from deepdream_lib.models import as_backbone
 
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     images = tf.convert_to_tensor(image, tf.float32)
     images = images[None] if images.shape.rank == 3 else images
     if size is not None:

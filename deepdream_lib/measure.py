@@ -128,7 +128,7 @@ def gradient_std(backbone: Backbone, image: np.ndarray, layer: str) -> float:
     layers and images by more than ten times and shrinks with the image's area (the objective is a
     mean over positions), which is why DeepDream normalises the gradient.
     """
-    from deepdream_lib.dream import objective_and_gradient
+    from deepdream_lib.engine import objective_and_gradient
     from deepdream_lib.objectives import layer as layer_objective
 
     images = tf.constant(np.asarray(image, dtype=np.float32)[None])
@@ -204,18 +204,6 @@ def linf(change: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(change, dtype=np.float64))))
 
 
-def objective_values(backbone: Backbone, objective, images: np.ndarray) -> np.ndarray:
-    """The objective of each image, without changing it: (H, W, 3) -> shape (1,), (B, H, W, 3) -> (B,)."""
-    from deepdream_lib.objectives import INPUT, as_objective
-
-    objective = as_objective(objective).validate(backbone)
-    images = np.asarray(images, dtype=np.float32)
-    batch = tf.constant(images[None] if images.ndim == 3 else images)
-    activations = backbone.activations(batch, sorted(objective.network_layers))
-    activations[INPUT] = batch
-    return np.asarray(objective(activations), dtype=np.float64)
-
-
 def activation_memory(backbone: Backbone, layer: str, height: int, width: int, batch: int = 1) -> int:
     """Bytes of the feature maps a dream step at ``layer`` must hold for an image of this size (float32).
 
@@ -239,11 +227,11 @@ def activation_memory(backbone: Backbone, layer: str, height: int, width: int, b
 def tile_border_distance(height: int, width: int, tile_size: int) -> np.ndarray:
     """Distance in pixels from each pixel to the nearest border *between* two tiles (inf if one tile).
 
-    Uses the same tiles as a tiled dream (:func:`deepdream_lib.dream.tile_starts`), so it says where
+    Uses the same tiles as a tiled dream (:func:`deepdream_lib.engine.tile_starts`), so it says where
     a tiled gradient can differ from the whole-image one: near these borders a tile cannot see its
     neighbour. Shape (height, width).
     """
-    from deepdream_lib.dream import tile_starts
+    from deepdream_lib.engine import tile_starts
 
     def to_border(length: int) -> np.ndarray:
         starts = tile_starts(tf.constant(length), tile_size)[0].numpy()[1:]
@@ -298,7 +286,7 @@ def detail_kept(original: np.ndarray, image: np.ndarray, sigma: float = 1.0) -> 
 
 
 def dream_stats(backbone: Backbone, objective, original: np.ndarray, result) -> dict[str, float]:
-    """The ablation lab's measurements of one dream (a :class:`~deepdream_lib.dream.DreamResult`).
+    """The ablation lab's measurements of one dream (a :class:`~deepdream_lib.engine.DreamResult`).
 
     - ``gain``: objective of the dream / objective of the original - 1, both at full size and with the
       dream clipped to [0, 1] as it would be saved (``relative_gain(history)`` cannot compare dreams
@@ -311,6 +299,8 @@ def dream_stats(backbone: Backbone, objective, original: np.ndarray, result) -> 
     """
     original = np.asarray(original, dtype=np.float32)
     image = np.asarray(result.image, dtype=np.float32)
+    from deepdream_lib.engine import objective_values
+
     before = objective_values(backbone, objective, original)
     after = objective_values(backbone, objective, np.clip(image, 0.0, 1.0))
     gain = float(np.mean((after - before) / np.maximum(np.abs(before), 1e-12)))

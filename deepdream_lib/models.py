@@ -445,6 +445,11 @@ def load_model(name: str = DEFAULT_MODEL, weights_path: str | None = None, seed:
     return _load_cached(name, None if weights_path is None else str(weights_path), seed)
 
 
+def as_backbone(model: Backbone | str) -> Backbone:
+    """A loaded backbone: ``model`` itself, or :func:`load_model` of its name (like ``as_objective``)."""
+    return load_model(model) if isinstance(model, str) else model
+
+
 @dataclass(frozen=True)
 class LayerInfo:
     """One feature-map layer: its output shape for a given input size, and its spatial stride."""

@@ -16,7 +16,7 @@ else and *computes* the image from it:
 
 The pixel parameterisation is ``image = sigmoid(parameters)`` (one number per pixel and colour).
 Both can start from noise or from a photo (:meth:`Parameterization.from_image` inverts the map), and
-:func:`visualize` optimises either with Adam, maximising an objective like :func:`~deepdream_lib.dream`.
+:func:`visualize` optimises either with Adam, maximising an objective like :func:`~deepdream_lib.engine`.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from deepdream_lib import __version__
-from deepdream_lib.dream import DreamResult
+from deepdream_lib.engine import DreamResult
 from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.images import ImageLike, load_image
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import INPUT, Objective, as_objective
 
 #: Square root of ImageNet's RGB colour correlation (Lucid's ``color_correlation_svd_sqrt``).
@@ -248,14 +248,14 @@ def visualize(
     (decorrelated 1/f spectrum) or ``"pixel"``. ``transform`` (see :mod:`deepdream_lib.regularizers`)
     is applied to the image inside the gradient. ``batch`` makes that many independent images from
     noise (e.g. with :func:`~deepdream_lib.objectives.channels`). Objectives are maximised, as in
-    :func:`~deepdream_lib.dream.dream`; the result's ``history`` holds the objective (batch mean) before
+    :func:`~deepdream_lib.engine.dream`; the result's ``history`` holds the objective (batch mean) before
     each step. Ctrl-C stops early and returns the image so far.
     """
     if not (isinstance(num_steps, int) and num_steps >= 1):
         raise DeepDreamError(f"num_steps must be an integer >= 1, got {num_steps!r}.")
     if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
         raise DeepDreamError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     objective = as_objective(objective).validate(backbone)
     start_images = _start_images(image)
     if start_images is None:

@@ -277,7 +277,7 @@ def gaussian_blur(images: tf.Tensor, sigma: float) -> tf.Tensor:
 
 
 def blur_every(k: int, sigma: float = 0.5) -> Callable[[tf.Tensor, int], tf.Tensor]:
-    """A ``post_step`` for :func:`~deepdream_lib.dream.dream` that blurs the image after every k-th step.
+    """A ``post_step`` for :func:`~deepdream_lib.engine.dream` that blurs the image after every k-th step.
 
     Blurring removes the finest detail the ascent keeps adding; only patterns that grow back faster
     than they are blurred away survive.
@@ -314,7 +314,7 @@ REGULARIZERS = (
 
 
 def dream_settings(name: str, objective: Objective, strength: float = 1.0, seed: int = 0) -> dict:
-    """Keyword arguments for :func:`~deepdream_lib.dream.dream` that switch on one regulariser.
+    """Keyword arguments for :func:`~deepdream_lib.engine.dream` that switch on one regulariser.
 
     ``name`` is one of :data:`REGULARIZERS`; ``strength`` scales it (1 = the default, 0 = off): the
     penalty weight (``objective - strength * weight * penalty``), the blur's sigma (1 px at strength 1),

@@ -136,47 +136,6 @@ def save_gif(
     return path
 
 
-def plot_ascent_paths(
-    paths: Mapping[str, np.ndarray],
-    function=None,
-    extent: tuple[float, float, float, float] = (-2.5, 2.5, -2.0, 2.0),
-    ax=None,
-    title: str | None = None,
-    colorbar: bool = True,
-) -> Figure:
-    """Gradient-ascent paths over the contour lines of a 2-D function (default: ``toy.landscape``).
-
-    ``paths`` maps a label to an (N, 2) array of points; each path starts at a circle and ends at a star.
-    ``function`` takes points (..., 2) and returns heights (...). Pass ``ax`` to draw into a subplot.
-    """
-    if function is None:
-        from deepdream_lib.toy import landscape as function
-    figure = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5))
-    ax = ax or figure.add_subplot()
-    xs, ys = np.linspace(extent[0], extent[1], 200), np.linspace(extent[2], extent[3], 160)
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
-    filled = ax.contourf(xs, ys, function(grid), levels=20, cmap="Greys")
-    if colorbar:
-        figure.colorbar(filled, ax=ax, label="height f(x, y)")
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, (label, path) in enumerate(paths.items()):
-        path, colour = np.asarray(path), colours[index % len(colours)]
-        ax.plot(path[:, 0], path[:, 1], ".-", color=colour, linewidth=1.2, markersize=3, label=label)
-        ax.plot(*path[0], "o", color=colour, markersize=7)
-        ax.plot(*path[-1], "*", color=colour, markersize=13, markeredgecolor="black")
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_aspect("equal")
-    if paths:
-        ax.legend(fontsize=8, loc="lower right")
-    if title:
-        ax.set_title(title)
-    figure.tight_layout()
-    return figure
-
-
 def show_signed(maps: Mapping[str, np.ndarray], ncols: int | None = None, size: float = 2.4) -> Figure:
     """2-D arrays with signs (gradients, pre-activations): red positive, blue negative, white exactly 0.
 

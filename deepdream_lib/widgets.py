@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from deepdream_lib.dream import DreamConfig, dream
+from deepdream_lib.engine import DreamConfig, dream
 from deepdream_lib.images import resize_max
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.normalize import METHODS
 from deepdream_lib.viz import compare
 
@@ -117,7 +117,7 @@ def dream_panel(
     a progress bar (Ctrl-C / interrupt the kernel to stop it and keep the dream so far). With ``live``,
     the preview also re-renders by itself whenever a control is released at a new value.
     """
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     config = config or DreamConfig(num_steps=10, num_octaves=2)
     controls = dream_controls(backbone, config)
 

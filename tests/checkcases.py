@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from deepdream_lib.checks import CheckFailed
+from deepdream_lib.course.checks import CheckFailed
 
 
 def blank(*args, **kwargs):

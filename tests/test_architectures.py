@@ -1,4 +1,4 @@
-"""deepdream_lib.architectures: loading or skipping, counting building blocks, receptive fields, costs."""
+"""deepdream_lib.lessons.architectures: loading or skipping, building blocks, receptive fields, costs."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from deepdream_lib import architectures as arch
 from deepdream_lib import measure
 from deepdream_lib.errors import DeepDreamError, UnknownModelError
+from deepdream_lib.lessons import architectures as arch
 from deepdream_lib.models import Backbone, get_spec, load_model
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepdream_lib import art, measure
-from deepdream_lib.dream import objective_and_gradient
+import deepdream_lib as dd
+from deepdream_lib.engine import objective_and_gradient
+from deepdream_lib.lessons import art
 from deepdream_lib.objectives import layer
 
 
@@ -67,7 +68,7 @@ def test_zoom_frames_follows_the_schedule_and_records_it(tiny, cat64):
     assert len(video.frames) == 3 and all(frame.shape == cat64.shape for frame in video.frames)
     assert video.objectives == ['layer("conv1")', 'layer("conv1")', 'layer("conv3")']
     assert all(gain > 0 for gain in video.gains)  # every frame's dream raised its objective
-    before, after = measure.objective_values(tiny, "conv1", cat64)[0], measure.objective_values(
+    before, after = dd.objective_values(tiny, "conv1", cat64)[0], dd.objective_values(
         tiny, "conv1", video.frames[0])[0]  # the gain is measured on the pictures, without jitter
     assert video.gains[0] == pytest.approx((after - before) / before, rel=1e-5)
     assert video.metadata["deepdream:schedule"] == '0: layer("conv1"); 2: layer("conv3")'

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepdream_lib.dream import MAX_UNTILED_PIXELS, dream
+from deepdream_lib.engine import MAX_UNTILED_PIXELS, dream
 from deepdream_lib.errors import (
     DeepDreamError,
     ImageError,
@@ -30,7 +30,7 @@ from deepdream_lib.images import load_image
 from deepdream_lib.models import load_model
 from deepdream_lib.objectives import channel
 
-engine = importlib.import_module("deepdream_lib.dream")
+engine = importlib.import_module("deepdream_lib.engine")
 HANDLED = "handled"
 
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from checkcases import blank, fails_with
-from deepdream_lib.checks import lesson01
+from deepdream_lib.course.checks import lesson01
 
 
 # --- exercise 1: most_active_channel -----------------------------------------------------------------------

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from checkcases import blank, fails_with, passes
-from deepdream_lib.checks import lesson03
-from deepdream_lib.dream import octave_sizes as library_octave_sizes
+from deepdream_lib.course.checks import lesson03
+from deepdream_lib.engine import octave_sizes as library_octave_sizes
 
 
 # --- exercise 1: octave_sizes ------------------------------------------------------------------------------

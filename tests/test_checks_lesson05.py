@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from checkcases import blank, fails_with, passes
-from deepdream_lib.checks import lesson05
+from deepdream_lib.course.checks import lesson05
 
 
 # --- exercise 1: total_variation ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from checkcases import blank, fails_with, passes
-from deepdream_lib.checks import lesson06
+from deepdream_lib.course.checks import lesson06
 
 
 # --- exercise 1: receptive_field_and_jump ------------------------------------------------------------
@@ -100,7 +100,7 @@ def test_coverage_mistakes(mistake):
 
 def test_coverage_matches_the_library_map():
     """The library's 2-D map (all-ones k x k kernel) is the outer product of two 1-D coverage maps."""
-    from deepdream_lib.architectures import coverage_map
+    from deepdream_lib.lessons.architectures import coverage_map
 
     for kernel_size in (1, 2, 3, 4):
         line = coverage(kernel_size, 2, 24)[kernel_size : 24 - kernel_size]
@@ -161,7 +161,7 @@ def test_conv_cost_mistakes(mistake):
 
 
 def test_conv_cost_agrees_with_the_library():
-    from deepdream_lib.architectures import conv_cost as library_cost
+    from deepdream_lib.lessons.architectures import conv_cost as library_cost
 
     for separable in (False, True):
         assert conv_cost(3, 24, 40, 7, 5, separable) == library_cost(3, 24, 40, 7, 5, separable=separable)

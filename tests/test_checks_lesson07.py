@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from checkcases import table_tests
-from deepdream_lib.checks import lesson07
+from deepdream_lib.course.checks import lesson07
 
 
 # --- solutions ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from checkcases import table_tests
-from deepdream_lib.checks import lesson08
+from deepdream_lib.course.checks import lesson08
 
 
 # --- solutions ---------------------------------------------------------------------------------------

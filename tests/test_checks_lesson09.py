@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from checkcases import blank, fails_with, passes
-from deepdream_lib.checks import lesson09
+from deepdream_lib.course.checks import lesson09
 
 
 # --- exercise 1: saliency_map ------------------------------------------------------------------------------

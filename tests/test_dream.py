@@ -11,12 +11,12 @@ import pytest
 import tensorflow as tf
 
 from deepdream_lib import __version__
-from deepdream_lib.dream import DreamConfig, dream, make_step, octave_sizes
+from deepdream_lib.engine import DreamConfig, dream, make_step, octave_sizes
 from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.images import load_image, read_metadata, sample
 from deepdream_lib.objectives import channel, channels, layer
 
-engine = importlib.import_module("deepdream_lib.dream")  # the module (deepdream_lib.dream is the function)
+engine = importlib.import_module("deepdream_lib.engine")  # the module (deepdream_lib.engine is the function)
 
 
 # --- the math: a gradient derived by hand equals tf.GradientTape's ------------------------------

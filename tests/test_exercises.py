@@ -27,7 +27,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from deepdream_lib.checks import CheckFailed, check, expect  # noqa: E402
+from deepdream_lib.course.checks import CheckFailed, check, expect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "data" / "solutions"
@@ -36,7 +36,7 @@ make_exercises = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_exercises)
 
 
-# ---- the fixture's checks (real lessons keep theirs in deepdream_lib/checks/lessonNN.py) ----------------
+# ---- the fixture's checks (real lessons keep theirs in deepdream_lib/course/checks/lessonNN.py) ---
 @check("double(x) returns 2 * x")
 def check_double(double) -> None:
     for x in (0, 1, -3, 2.5):

@@ -1,4 +1,4 @@
-"""Class grading (``deepdream_lib.grading``) on real notebooks that misbehave, each in its own way.
+"""Class grading (``deepdream_lib.course.grading``) on real notebooks that misbehave, each in its own way.
 
 One module-scoped run grades a class of nine submissions built here with nbformat: a correct one, a
 wrong answer, a kernel crash, an infinite loop, output flooding, two memory hogs (one big allocation,
@@ -24,7 +24,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from deepdream_lib import grading
+from deepdream_lib.course import grading
 
 DATA = Path(__file__).parent / "data"
 TIMEOUT_S = 25
@@ -325,7 +325,7 @@ def test_submission_layouts(tmp_path: Path) -> None:
 
 
 def test_lesson_numbers_and_the_log_variable() -> None:
-    from deepdream_lib.checks import LOG_ENV
+    from deepdream_lib.course.checks import LOG_ENV
 
     assert grading.CHECKS_LOG_ENV == LOG_ENV
     assert grading.normalize_lesson("3") == grading.normalize_lesson(3) == "03"
@@ -357,7 +357,9 @@ def test_the_cli_can_wire_the_grade_command() -> None:
     """``deepdream_lib.cli`` registers subcommands from modules that have add_arguments and run."""
     from deepdream_lib.cli import Command
 
-    command = Command.from_module("grade", "grade a class's exercise notebooks", "deepdream_lib.grading")
+    command = Command.from_module(
+        "grade", "grade a class's exercise notebooks", "deepdream_lib.course.grading"
+    )
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     args = parser.parse_args(["subs", "--lesson", "03", "-o", "grades.csv"])

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepdream_lib import attribution, guided, imagenet_classes
+from deepdream_lib import imagenet_classes
+from deepdream_lib.lessons import attribution, guided
 from deepdream_lib.models import Backbone, ModelSpec
 from deepdream_lib.objectives import guide
 

@@ -1,4 +1,4 @@
-"""deepdream_lib.interpret: the tools lesson 09 uses to measure interpretability pictures."""
+"""deepdream_lib.lessons.interpret: the tools lesson 09 uses to measure interpretability pictures."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepdream_lib import attribution, interpret
 from deepdream_lib.imagenet_classes import center_square
 from deepdream_lib.images import sample
+from deepdream_lib.lessons import attribution, interpret
 from deepdream_lib.models import load_model
 
 

@@ -15,7 +15,7 @@ import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient import NotebookClient
 
-from deepdream_lib import kernel_messages
+from deepdream_lib.course import kernel_messages
 
 REPLY = {"msg_type": "execute_reply"}
 
@@ -102,7 +102,7 @@ def test_the_grading_runner_slices_its_waits_without_importing_tensorflow():
     import sys
     from pathlib import Path
 
-    from deepdream_lib import grading
+    from deepdream_lib.course import grading
 
     probe = (
         "import importlib.util, sys\n"

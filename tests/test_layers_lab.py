@@ -1,4 +1,4 @@
-"""deepdream_lib.layers_lab: receptive fields three ways, batched channel atlases, sizes of a change."""
+"""deepdream_lib.lessons.layers_lab: receptive fields three ways, batched atlases, sizes of a change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 import deepdream_lib as dd
-from deepdream_lib import layers_lab, measure
+from deepdream_lib import measure
+from deepdream_lib.lessons import layers_lab
 
 CONV, POOL = (3, 1), (2, 2)
 VGG16_TO_BLOCK5 = [CONV] * 2 + [POOL] + [CONV] * 2 + [POOL] + [CONV] * 3 + [POOL] + [CONV] * 3 + [POOL]

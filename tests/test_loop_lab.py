@@ -1,12 +1,13 @@
-"""deepdream_lib.loop_lab (the ablation lab of lesson 03) and the live preview of widgets.dream_panel."""
+"""deepdream_lib.lessons.loop_lab (lesson 03's ablation lab) and the live preview of widgets.dream_panel."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib import loop_lab, measure, widgets
-from deepdream_lib.dream import DreamConfig, DreamResult, tile_starts
+from deepdream_lib import measure, widgets
+from deepdream_lib.engine import DreamConfig, DreamResult, tile_starts
+from deepdream_lib.lessons import loop_lab
 
 
 def test_ablate_changes_one_setting_per_variant_and_measures_each_dream(tiny, cat64):

@@ -7,7 +7,7 @@ import tensorflow as tf
 from skimage.filters import sobel
 
 from deepdream_lib import measure
-from deepdream_lib.dream import objective_and_gradient
+from deepdream_lib.engine import objective_and_gradient
 from deepdream_lib.objectives import layer
 
 

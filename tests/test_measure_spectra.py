@@ -9,6 +9,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import deepdream_lib as dd
 from deepdream_lib import measure, viz  # noqa: E402
 from deepdream_lib.objectives import layer  # noqa: E402
 
@@ -51,9 +52,9 @@ def test_linf():
 def test_objective_values(tiny):
     rng = np.random.default_rng(0)
     images = rng.uniform(size=(2, 16, 16, 3)).astype(np.float32)
-    values = measure.objective_values(tiny, layer("conv2"), images)
+    values = dd.objective_values(tiny, layer("conv2"), images)
     assert values.shape == (2,)
-    single = measure.objective_values(tiny, "conv2", images[1])
+    single = dd.objective_values(tiny, "conv2", images[1])
     assert single.shape == (1,) and single[0] == pytest.approx(values[1], rel=1e-5)
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import deepdream_lib as dd
 from deepdream_lib import measure
-from deepdream_lib.dream import dream, tile_starts
+from deepdream_lib.engine import dream, tile_starts
 from deepdream_lib.objectives import neuron
 
 
@@ -89,8 +90,8 @@ def test_detail_kept_is_one_for_the_same_picture_and_low_after_a_resize(cat128):
 def test_dream_stats_measures_a_dream(tiny, cat64):
     result = dream(cat64, "conv2", tiny, num_steps=4, num_octaves=1, jitter=0, step_size=0.02, progress=False)
     stats = measure.dream_stats(tiny, "conv2", cat64, result)
-    before = measure.objective_values(tiny, "conv2", cat64)[0]
-    after = measure.objective_values(tiny, "conv2", result.image)[0]
+    before = dd.objective_values(tiny, "conv2", cat64)[0]
+    after = dd.objective_values(tiny, "conv2", result.image)[0]
     assert np.isclose(stats["gain"], after / before - 1, rtol=1e-5) and stats["gain"] > 0
     assert 0 < stats["high_freq"] < 1 and 0 < stats["low_freq"] < 1
     assert np.isclose(stats["mean_change"], np.abs(result.image - cat64).mean(), rtol=1e-5)

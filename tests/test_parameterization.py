@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import deepdream_lib as dd
 from deepdream_lib import measure
 from deepdream_lib import parameterization as param
 from deepdream_lib import regularizers as reg
@@ -82,7 +83,7 @@ def test_visualize_from_a_photo_starts_at_the_photo(tiny, cat64):
     objective = layer("conv3")
     first = param.visualize(objective, tiny, photo, num_steps=1, learning_rate=1e-6, progress=False)
     assert first.history[0] == pytest.approx(
-        float(measure.objective_values(tiny, objective, photo)[0]), rel=1e-4
+        float(dd.objective_values(tiny, objective, photo)[0]), rel=1e-4
     )
     np.testing.assert_allclose(first.image, photo, atol=1e-3)
     result = param.visualize(objective, tiny, photo, num_steps=10, learning_rate=0.02, progress=False)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from deepdream_lib import measure
 from deepdream_lib import regularizers as reg
-from deepdream_lib.dream import dream
+from deepdream_lib.engine import dream
 from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.objectives import INPUT, layer
 

@@ -1,5 +1,5 @@
-"""deepdream_lib.toy: the landscape and its ascent paths, the striped-image classifier, the tiny network
-whose hand-derived gradient lesson 02 checks (and the contour plot that draws the paths)."""
+"""deepdream_lib.lessons.toy: the landscape and its ascent paths, the striped-image classifier, the tiny
+network whose hand-derived gradient lesson 02 checks (and the contour plot that draws the paths)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from deepdream_lib import toy, viz  # noqa: E402
+from deepdream_lib import viz  # noqa: E402
+from deepdream_lib.lessons import toy  # noqa: E402
 
 
 def test_landscape_gradient_matches_finite_differences():
@@ -100,7 +101,7 @@ def test_numerical_gradient_leaves_x_alone(eps):
 
 def test_plot_ascent_paths_draws_every_path():
     paths = {"a": toy.ascent_path((0.0, 0.9), 0.05, 5), "b": toy.ascent_path((-1.0, 0.0), 0.1, 5)}
-    figure = viz.plot_ascent_paths(paths, title="paths")
+    figure = toy.plot_ascent_paths(paths, title="paths")
     lines = figure.axes[0].get_lines()
     assert len(lines) == 3 * len(paths)  # the path, its start and its end
     assert np.allclose(lines[0].get_xydata(), paths["a"])

@@ -24,7 +24,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from deepdream_lib import kernel_messages
+from deepdream_lib.course import kernel_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@
 2. When ``book/_vendor`` is missing (``book/vendor.sh`` not run: no npm), fall back to the CDNs for
    MathJax and the widget scripts, so the book still builds; it then needs the internet to display.
 3. The notebooks run through nbclient with kernel waits in one-second slices
-   (:mod:`deepdream_lib.kernel_messages`): a long poll could sleep through a cell's reply until the
+   (:mod:`deepdream_lib.course.kernel_messages`): a long poll could sleep through a cell's reply until the
    600 s cell limit (seen on lesson 07's last cell, which stalled the build for ten minutes).
 """
 
@@ -21,7 +21,7 @@ from sphinx.config import Config
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from deepdream_lib import kernel_messages
+from deepdream_lib.course import kernel_messages
 
 LOGGER = logging.getLogger(__name__)
 FAST = os.environ.get("DEEPDREAM_FAST", "").strip().lower() in {"1", "true", "yes", "on"}

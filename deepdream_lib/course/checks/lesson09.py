@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 
 def _as_float(value: object, what: str) -> float:

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure
 
 # --- a 2-D landscape -------------------------------------------------------------------------------
 
@@ -262,3 +264,44 @@ def numerical_gradient(
         x[index] = saved
         grad[index] = (above - below) / (2 * eps)
     return grad
+
+
+def plot_ascent_paths(
+    paths: Mapping[str, np.ndarray],
+    function: Callable[[np.ndarray], np.ndarray] | None = None,
+    extent: tuple[float, float, float, float] = (-2.5, 2.5, -2.0, 2.0),
+    ax=None,
+    title: str | None = None,
+    colorbar: bool = True,
+) -> Figure:
+    """Gradient-ascent paths over the contour lines of a 2-D function (default: :func:`landscape`).
+
+    ``paths`` maps a label to an (N, 2) array of points; each path starts at a circle and ends at a star.
+    ``function`` takes points (..., 2) and returns heights (...). Pass ``ax`` to draw into a subplot.
+    """
+    if function is None:
+        function = landscape
+    figure = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5))
+    ax = ax or figure.add_subplot()
+    xs, ys = np.linspace(extent[0], extent[1], 200), np.linspace(extent[2], extent[3], 160)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    filled = ax.contourf(xs, ys, function(grid), levels=20, cmap="Greys")
+    if colorbar:
+        figure.colorbar(filled, ax=ax, label="height f(x, y)")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (label, path) in enumerate(paths.items()):
+        path, colour = np.asarray(path), colours[index % len(colours)]
+        ax.plot(path[:, 0], path[:, 1], ".-", color=colour, linewidth=1.2, markersize=3, label=label)
+        ax.plot(*path[0], "o", color=colour, markersize=7)
+        ax.plot(*path[-1], "*", color=colour, markersize=13, markeredgecolor="black")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_aspect("equal")
+    if paths:
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.checks import CheckFailed, check, expect
+from deepdream_lib.course.checks import CheckFailed, check, expect
 
 # VGG16 up to each block's last convolution, as (kernel_size, stride) pairs, and the receptive fields
 # that measure.receptive_field finds on the real network.

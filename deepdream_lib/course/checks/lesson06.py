@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 # --- exercise 1: receptive field and jump -------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The ablation lab of lesson 03: switch the tricks of the DeepDream loop on one at a time, and measure.
 
-:func:`ablate` dreams the same image once per variant of a base :class:`~deepdream_lib.dream.DreamConfig`
+:func:`ablate` dreams the same image once per variant of a base :class:`~deepdream_lib.engine.DreamConfig`
 and measures each dream (objective gain, spectral make-up of the change, time per step without the
 one-off tracing). :func:`tiling_error` compares a tiled gradient with the whole-image one, pixel by
 pixel, against the distance to the nearest tile border; :func:`memory_by_size` computes (never runs)
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.dream import (
+from deepdream_lib.engine import (
     DreamConfig,
     DreamResult,
     dream,
@@ -50,7 +50,7 @@ def ablate(
 ) -> dict[str, Trial]:
     """Dream ``image`` once per variant: ``base`` with the variant's settings changed, everything else equal.
 
-    A variant is a dict of :func:`~deepdream_lib.dream.dream` keyword arguments: any field of
+    A variant is a dict of :func:`~deepdream_lib.engine.dream` keyword arguments: any field of
     :class:`DreamConfig` (``{"jitter": 32}``), and also ``post_step`` or ``transform``. With ``warm_up``,
     one tiny step of each variant runs first, so the measured ``seconds_per_step`` is the step itself
     and not the one-off tracing of a new compiled step.

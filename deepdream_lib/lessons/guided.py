@@ -18,17 +18,13 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib.images import ImageLike, load_image
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import Objective, guide
-
-
-def _backbone(model: Backbone | str) -> Backbone:
-    return load_model(model) if isinstance(model, str) else model
 
 
 def features(image: ImageLike, layer: str, model: Backbone | str, max_size: int | None = None) -> np.ndarray:
     """The activation of ``layer`` for one image: an (h, w, C) array of feature vectors."""
-    backbone = _backbone(model)
+    backbone = as_backbone(model)
     pixels = load_image(image, max_size=max_size)
     return backbone.activations(pixels[None], [backbone.check_layer(layer)])[layer].numpy()[0]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 # --- exercise 1 --------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 
 def _rgb(gray: np.ndarray, batch: int = 1) -> np.ndarray:

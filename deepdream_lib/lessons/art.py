@@ -24,10 +24,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from deepdream_lib.dream import DreamConfig, dream
+from deepdream_lib.engine import DreamConfig, dream, objective_values
 from deepdream_lib.images import ImageLike, load_image, to_uint8
-from deepdream_lib.measure import objective_values
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import Objective, as_objective, layer
 
 Schedule = Sequence[tuple[int, Objective | str]]
@@ -138,7 +137,7 @@ def zoom_frames(
     """
     if not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}.")
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     if layer_schedule is None:
         layer_schedule = backbone.spec.default_layer
     if isinstance(layer_schedule, (str, Objective)):
@@ -187,9 +186,9 @@ def balanced_mix(
     ``image`` first, so every term starts with the same pull and ``weights`` set the true proportions.
     Zero weights are dropped.
     """
-    from deepdream_lib.dream import objective_and_gradient
+    from deepdream_lib.engine import objective_and_gradient
 
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     names = [name for name, weight in weights.items() if weight != 0]
     if not names:
         raise ValueError("All weights are zero: give at least one layer a non-zero weight.")

@@ -18,11 +18,11 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib.images import load_image
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 
 
 def _backbone(model: Backbone | str) -> Backbone:
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     backbone.check_layer("logits")  # a clear error for networks without a classifier
     return backbone
 

@@ -1,7 +1,7 @@
 """Wait for a Jupyter kernel's messages in short slices, so a missed wake-up costs a second, not a timeout.
 
 Three parts of the course run notebooks through ``nbclient``: the book build (via myst-nb), the class
-grader (:mod:`deepdream_lib.grading`) and ``tools/time_lessons.py``. ``nbclient`` waits for a cell's
+grader (:mod:`deepdream_lib.course.grading`) and ``tools/time_lessons.py``. ``nbclient`` waits for a cell's
 reply with one asyncio poll of a ZeroMQ socket, as long as the cell's time limit. Here that poll
 sometimes did not wake when the reply arrived, only when its time limit ran out: lesson 07's last cell (a
 widget panel) finished in the kernel within a minute, and the client sat with an idle kernel until its

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from deepdream_lib import art
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.lessons import art
 
 
 def _coordinates(height: int = 40, width: int = 60) -> np.ndarray:

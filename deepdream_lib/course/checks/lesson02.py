@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib import toy
-from deepdream_lib.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
+from deepdream_lib.lessons import toy
 
 
 def _tiny_objective(images: tf.Tensor) -> tf.Tensor:

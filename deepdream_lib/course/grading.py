@@ -68,7 +68,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 STATUSES = ("ok", "timeout", "memory", "crashed", "error")
-CHECKS_LOG_ENV = "DEEPDREAM_CHECKS_LOG"  # deepdream_lib.checks.LOG_ENV (not imported: see _RUNNER_BOOT)
+CHECKS_LOG_ENV = "DEEPDREAM_CHECKS_LOG"  # = course.checks.LOG_ENV (see _RUNNER_BOOT)
 KERNEL_NAME = "deepdream-grading"
 RESULT_MARKER = "@@deepdream-grading-result@@ "
 NOT_CHECKS = frozenset({"check_versions"})  # called by every setup cell, not an exercise

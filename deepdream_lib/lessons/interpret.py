@@ -1,6 +1,6 @@
 """Measuring interpretability pictures (lesson 09): compare maps, find exemplars, quantify structure.
 
-:mod:`deepdream_lib.attribution` makes saliency and occlusion maps; this module holds the small tools
+:mod:`deepdream_lib.lessons.attribution` makes saliency and occlusion maps; this module holds the small tools
 that *judge* them and the pictures of feature visualisation:
 
 * :func:`coarsen` and :func:`map_agreement` compare two maps at a coarse scale (raw gradient maps are
@@ -23,13 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.attribution import spearman
 from deepdream_lib.images import load_image
-from deepdream_lib.models import Backbone, load_model
-
-
-def _backbone(model: Backbone | str) -> Backbone:
-    return load_model(model) if isinstance(model, str) else model
+from deepdream_lib.lessons.attribution import spearman
+from deepdream_lib.models import Backbone, as_backbone
 
 
 def coarsen(values: np.ndarray, grid: int) -> np.ndarray:
@@ -120,14 +116,14 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 def activation_scale(model: Backbone | str, layer: str, image: np.ndarray) -> float:
     """The standard deviation of ``layer``'s activations on ``image`` (H, W, 3): the layer's typical size."""
-    backbone = _backbone(model)
+    backbone = as_backbone(model)
     activations = backbone.activations(tf.constant(load_image(image)[None]), [layer])[layer]
     return float(tf.math.reduce_std(activations))
 
 
 def channel_means(model: Backbone | str, layer: str, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """The mean activation of every channel of ``layer`` for each image (N, H, W, 3): shape (N, C)."""
-    backbone = _backbone(model)
+    backbone = as_backbone(model)
     backbone.check_layer(layer)
     images = np.asarray(images, np.float32)
     means = []
@@ -151,7 +147,7 @@ def deletion_drop(
     ``importance`` is an (H, W) map (saliency, occlusion...). With ``seed`` given, that many pixels are
     chosen at random instead: the baseline a useful map must beat. Positive = the logit fell.
     """
-    backbone = _backbone(model)
+    backbone = as_backbone(model)
     image = load_image(image)
     importance = np.asarray(importance, np.float64)
     if importance.shape != image.shape[:2]:
@@ -196,10 +192,10 @@ def spectrum_correlation(a: np.ndarray, b: np.ndarray) -> float:
 def logit_gradient_fn(model: Backbone | str, class_index: int):
     """A function ``image (H, W, 3) -> gradient of the class logit (H, W, 3)`` for SmoothGrad-style use.
 
-    Unlike :func:`~deepdream_lib.attribution.logit_gradient` it accepts values slightly outside [0, 1],
+    Unlike :func:`~.attribution.logit_gradient` it accepts values slightly outside [0, 1],
     as noisy copies of an image have them (the network sees them as they are).
     """
-    backbone = _backbone(model)
+    backbone = as_backbone(model)
     backbone.check_layer("logits")
 
     def gradient(image: np.ndarray) -> np.ndarray:

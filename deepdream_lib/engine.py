@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from deepdream_lib import __version__
 from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.images import ImageLike, load_image, save_image
-from deepdream_lib.models import Backbone, load_model
+from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.normalize import METHODS, normalize_gradient
 from deepdream_lib.objectives import INPUT, Objective, as_objective
 
@@ -146,11 +146,29 @@ def objective_and_gradient(
     with tf.GradientTape() as tape:
         tape.watch(images)
         seen = images if transform is None else transform(images)
-        activations = backbone.activations(seen, sorted(objective.network_layers))
-        activations[INPUT] = seen
-        values = objective(activations)
+        values = evaluate_objective(backbone, objective, seen)
         total = tf.reduce_sum(values)
     return values, tape.gradient(total, images)
+
+
+def evaluate_objective(backbone: Backbone, objective: Objective, images: tf.Tensor) -> tf.Tensor:
+    """The objective of each image of a batch (B, H, W, 3) -> (B,): the layers it reads, then its value.
+
+    The one place where activations, the input (``INPUT``) and an objective meet: the gradient above,
+    :func:`objective_values` and the parameterised optimiser all call it.
+    """
+    activations = backbone.activations(images, sorted(objective.network_layers))
+    activations[INPUT] = images
+    return objective(activations)
+
+
+def objective_values(backbone: Backbone | str, objective: Objective | str, images: np.ndarray) -> np.ndarray:
+    """The objective of each image, without changing it: (H, W, 3) -> shape (1,), (B, H, W, 3) -> (B,)."""
+    backbone = as_backbone(backbone)
+    objective = as_objective(objective).validate(backbone)
+    images = np.asarray(images, dtype=np.float32)
+    batch = tf.constant(images[None] if images.ndim == 3 else images)
+    return np.asarray(evaluate_objective(backbone, objective, batch), dtype=np.float64)
 
 
 TILE_ALIGN = 32  # tiles start on multiples of this: the largest total stride in the model registry
@@ -327,7 +345,7 @@ def dream(
     dream so far (``interrupted=True``).
     """
     config = dataclasses.replace(config or DreamConfig(), **settings)
-    backbone = load_model(model) if isinstance(model, str) else model
+    backbone = as_backbone(model)
     objective = as_objective(objective or backbone.spec.default_layer).validate(backbone)
     images, batched = _as_batch(image)
     height, width = int(images.shape[1]), int(images.shape[2])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.dream import dream
+from deepdream_lib.engine import dream
 from deepdream_lib.measure import energy_footprint
 from deepdream_lib.models import Backbone
 from deepdream_lib.objectives import channels
@@ -123,7 +123,7 @@ def channel_atlas(
 
     A batch of B copies dreams B channels in one ``dream()`` call (``objectives.channels`` puts channel
     ``indices[i]`` on image ``i``, and the gradient is normalised per image), so N channels take
-    ``ceil(N / batch_size)`` calls instead of N. ``settings`` go to :func:`~deepdream_lib.dream.dream`.
+    ``ceil(N / batch_size)`` calls instead of N. ``settings`` go to :func:`~deepdream_lib.engine.dream`.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
