@@ -40,6 +40,8 @@ _EXPORTS = {
     "sample": "images",
     "save_image": "images",
     "check_versions": "mode",
+    "imagenet_reachable": "mode",
+    "lesson_model": "mode",
     "is_fast": "mode",
     "pick": "mode",
     "Backbone": "models",

@@ -22,8 +22,10 @@ with ImageNet weights from ``keras.applications``. Offline they raise :class:`We
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -421,10 +423,21 @@ class Backbone:
         return result
 
 
+WEIGHTS_DIR_ENV = "DEEPDREAM_WEIGHTS_DIR"
+
+
+def local_weights(name: str) -> str | None:
+    """``$DEEPDREAM_WEIGHTS_DIR/<name>.weights.h5`` when that file exists (a local copy of a download)."""
+    folder = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
+    path = Path(folder) / f"{name}.weights.h5" if folder else None
+    return str(path) if path is not None and path.is_file() else None
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, weights_path: str | None, seed: int) -> Backbone:
     spec = get_spec(name)
     if spec.weights == "imagenet" and not spec.offline:
+        weights_path = weights_path or local_weights(name)
         model, head = spec.builder(weights_path=weights_path)
     elif spec.weights in {"random", "shuffled"}:
         model, head = spec.builder(seed=seed)
@@ -440,7 +453,8 @@ def load_model(name: str = DEFAULT_MODEL, weights_path: str | None = None, seed:
     """Load a backbone by name (cached, so calling it again is free).
 
     ``weights_path`` points an ImageNet entry at a local Keras weights file (full model, with its
-    classifier) instead of downloading; ``seed`` fixes the random and shuffled controls.
+    classifier) instead of downloading; so does a ``<name>.weights.h5`` in the folder named by the
+    environment variable ``DEEPDREAM_WEIGHTS_DIR``. ``seed`` fixes the random and shuffled controls.
     """
     return _load_cached(name, None if weights_path is None else str(weights_path), seed)
 

@@ -17,8 +17,6 @@ of receptive fields, strides and depthwise-separable convolutions (lesson 06).
 
 from __future__ import annotations
 
-import functools
-import socket
 from collections import Counter
 from dataclasses import dataclass
 
@@ -26,21 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
-from deepdream_lib.models import Backbone, get_spec, load_model
-
-
-@functools.lru_cache(maxsize=1)
-def internet_available(host: str = "storage.googleapis.com", port: int = 443, timeout: float = 3.0) -> bool:
-    """Whether the server that hosts the ``keras.applications`` weights can be reached (asked once).
-
-    Offline this answers in about a second, so a lesson can skip the download models at once instead of
-    building a large network only to watch its download fail.
-    """
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+from deepdream_lib.mode import imagenet_reachable
+from deepdream_lib.models import Backbone, get_spec, load_model, local_weights
 
 
 def try_load(name: str, **kwargs) -> Backbone | None:
@@ -51,7 +36,8 @@ def try_load(name: str, **kwargs) -> Backbone | None:
     wrong name, say) still raises.
     """
     spec = get_spec(name)
-    if not spec.offline and kwargs.get("weights_path") is None and not internet_available():
+    local = kwargs.get("weights_path") or local_weights(name)
+    if not spec.offline and local is None and not imagenet_reachable():
         print(
             f"Skipped {name}: its ImageNet weights are downloaded from the internet on first use, and "
             "there is no connection here. On Colab this cell runs it."
