@@ -29,10 +29,11 @@ stage() {  # stage NAME COMMAND...: run, time, and count one stage
 
 stage lint .venv/bin/ruff check .
 stage exercises-in-sync $PY tools/make_exercises.py --check
-stage library-tests $PY -m pytest -q -p no:cacheprovider -m "not book" tests
+stage library-tests $PY -m pytest -q -p no:cacheprovider -m "not book and not lessons" tests
 stage notebooks $PY -m pytest -q -p no:cacheprovider --nbval-lax notebooks solutions
+stage lessons-with-vgg16 $PY -m pytest -q -p no:cacheprovider -m lessons tests/test_lesson_switch.py
 stage book .venv/bin/jupyter-book build book -W -n --keep-going
-stage browser $PY -m pytest -q -p no:cacheprovider -m book tests/test_book.py
+stage browser $PY -m pytest -q -p no:cacheprovider -m book tests/test_book.py tests/test_book_figures.py
 
 [ -n "$failures" ] && echo "failed stages:$failures"
 echo "stages: $passed passed, $failed failed"
