@@ -1,27 +1,32 @@
 """Measurements that turn "look, it changed" into numbers: spectra, pattern size, receptive fields.
 
 Lessons use these to back their claims with ``assert``s: deeper layers change coarser structure,
-unregularised dreams pile energy into high frequencies, strides leave spectral peaks.
+unregularised dreams pile energy into high frequencies, strides leave spectral peaks. Receptive fields
+come two ways, from the layers' windows (:func:`chain_of`, :func:`receptive_field_by_formula`) and from
+the pixels a unit's gradient reaches (:func:`centre_gradient`, :func:`receptive_field`).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.models import Backbone
+from deepdream_lib.errors import DeepDreamError
+from deepdream_lib.models import Backbone, as_backbone
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
+def grayscale(image: np.ndarray) -> np.ndarray:
+    """The mean of the colour channels, (H, W, 3) -> (H, W) float64; an (H, W) array stays as it is."""
     image = np.asarray(image, dtype=np.float64)
     return image.mean(axis=-1) if image.ndim == 3 else image
 
 
 def power_spectrum(image: np.ndarray) -> np.ndarray:
     """Centred 2-D power spectrum |FFT|^2 of the grayscale image, mean removed."""
-    gray = _gray(image)
+    gray = grayscale(image)
     return np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))) ** 2
 
 
@@ -69,11 +74,87 @@ def pattern_size(change: np.ndarray) -> float:
     return float("inf") if centroid == 0 else 1.0 / centroid
 
 
+# --- receptive fields: by formula and by gradient --------------------------------------------------------
+
+MERGE_LAYERS = ("Add", "Concatenate", "Multiply", "Average", "Maximum", "Subtract")
+
+
+def chain_of(backbone: Backbone, layer: str) -> list[tuple[int, int]]:
+    """The ``(kernel_size, stride)`` of every convolution and pooling layer from the input to ``layer``.
+
+    Read from the Keras layers themselves (``kernel_size`` or ``pool_size``, and ``strides``), in
+    network order. Layers without a window (ReLU, batch norm) do not change the field and are left
+    out. Only for plain stacks such as VGG16: a network with branches raises :class:`DeepDreamError`.
+    """
+    layer = backbone.check_layer(layer)
+    merging = [item.name for item in backbone.model.layers if type(item).__name__ in MERGE_LAYERS]
+    if merging:
+        raise DeepDreamError(
+            f"{backbone.name} has branches (e.g. {merging[0]}); chain_of only reads plain stacks such as VGG."
+        )
+    chain = []
+    for item in backbone.model.layers:
+        size = getattr(item, "kernel_size", None) or getattr(item, "pool_size", None)
+        if size is not None:
+            chain.append((int(np.atleast_1d(size)[0]), int(np.atleast_1d(item.strides)[0])))
+        if item.name == layer:
+            return chain
+    raise DeepDreamError(f"{layer} was not found in {backbone.name}.")  # pragma: no cover
+
+
+def receptive_field_by_formula(chain: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """Receptive field and jump, in input pixels, after a chain of ``(kernel_size, stride)`` layers.
+
+    :math:`r_l = r_{l-1} + (k_l - 1) J_{l-1}`, :math:`J_l = J_{l-1} s_l`, :math:`r_0 = J_0 = 1`, where
+    :math:`J_{l-1} = \\prod_{i<l} s_i` is how many input pixels apart neighbouring units of layer
+    :math:`l - 1` sit. Returns ``(r, J)`` of the last layer; the chain is listed input first, e.g.
+    ``receptive_field_by_formula(chain_of(backbone, "block5_conv3"))``.
+    """
+    field, jump = 1, 1
+    for kernel_size, stride in chain:
+        field += (int(kernel_size) - 1) * jump
+        jump *= int(stride)
+    return field, jump
+
+
+def centre_gradient(
+    backbone: Backbone, layer: str, size: int = 224, index: int | None = None, seed: int = 0
+) -> np.ndarray:
+    """Gradient of one centre unit of ``layer`` with respect to a random ``size`` x ``size`` image.
+
+    The unit is channel ``index`` at the centre of the feature map, or (``index=None``) the sum of all
+    channels there. Returns (size, size, 3): non-zero exactly on the pixels the unit can see.
+    """
+    layer = backbone.check_layer(layer)
+    images = tf.random.stateless_uniform((1, size, size, 3), seed=(seed, size))
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        feature_map = backbone.activations(images, [layer])[layer]
+        row, col = feature_map.shape[1] // 2, feature_map.shape[2] // 2
+        unit = feature_map[0, row, col, :]
+        value = tf.reduce_sum(unit) if index is None else unit[index]
+    return tape.gradient(value, images).numpy()[0]
+
+
+def support_box(gradient: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)``, inclusive, of the pixels where ``gradient`` (H, W[, 3]) is non-zero.
+
+    None if it is zero everywhere. For :func:`centre_gradient` this box is the unit's receptive field.
+    """
+    values = np.abs(np.asarray(gradient, dtype=np.float64))
+    support = (values.sum(axis=-1) if values.ndim == 3 else values) > 0
+    rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
 def receptive_field(backbone: Backbone, layer: str, seed: int = 0) -> int:
     """Measured receptive field, in input pixels, of a unit at the centre of ``layer``.
 
-    The gradient of that unit with respect to the input is non-zero exactly on the pixels it can see;
-    we measure the side of that square on a random image (grown until the field fits inside).
+    The gradient of that unit with respect to the input is non-zero exactly on the pixels it can see
+    (:func:`centre_gradient`); we measure the side of that square on a random image, grown until the
+    field fits inside.
     """
     return _receptive_field_cached(backbone, backbone.check_layer(layer), seed)
 
@@ -82,17 +163,13 @@ def receptive_field(backbone: Backbone, layer: str, seed: int = 0) -> int:
 def _receptive_field_cached(backbone: Backbone, layer: str, seed: int) -> int:
     size = 64
     while True:
-        images = tf.random.stateless_uniform((1, size, size, 3), seed=(seed, size))
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            feature_map = backbone.activations(images, [layer])[layer]
-            row, col = feature_map.shape[1] // 2, feature_map.shape[2] // 2
-            unit = tf.reduce_sum(tf.abs(feature_map[0, row, col, :]))
-        support = np.abs(tape.gradient(unit, images).numpy()[0]).sum(axis=-1) > 0
-        rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
-        touches = rows.size and (rows[0] == 0 or rows[-1] == size - 1 or cols[0] == 0 or cols[-1] == size - 1)
+        box = support_box(centre_gradient(backbone, layer, size, seed=seed))
+        if box is None:
+            return 0
+        top, bottom, left, right = box
+        touches = top == 0 or bottom == size - 1 or left == 0 or right == size - 1
         if not touches or size >= 1024:
-            return int(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)) if rows.size else 0
+            return max(bottom - top + 1, right - left + 1)
         size *= 2
 
 
@@ -114,7 +191,7 @@ def edge_correlation(image: np.ndarray, activation: np.ndarray | tf.Tensor) -> f
     activation = np.asarray(activation, dtype=np.float64)
     activation = activation[0] if activation.ndim == 4 else activation
     response = activation.mean(axis=-1)
-    edges = sobel(_gray(image))[None, :, :, None]
+    edges = sobel(grayscale(image))[None, :, :, None]
     edges = tf.image.resize(edges, response.shape, method="area").numpy()[0, :, :, 0]
     if response.std() == 0 or edges.std() == 0:
         return 0.0
@@ -134,6 +211,21 @@ def gradient_std(backbone: Backbone, image: np.ndarray, layer: str) -> float:
     images = tf.constant(np.asarray(image, dtype=np.float32)[None])
     _, gradient = objective_and_gradient(backbone, layer_objective(backbone.check_layer(layer)), images)
     return float(tf.math.reduce_std(gradient))
+
+
+def channel_means(model: Backbone | str, layer: str, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The mean activation of every channel of ``layer`` for each image (N, H, W, 3): shape (N, C).
+
+    Images go through the network ``batch_size`` at a time, so thousands of patches fit in memory.
+    """
+    backbone = as_backbone(model)
+    backbone.check_layer(layer)
+    images = np.asarray(images, np.float32)
+    means = []
+    for start in range(0, len(images), batch_size):
+        activations = backbone.activations(tf.constant(images[start : start + batch_size]), [layer])[layer]
+        means.append(tf.reduce_mean(activations, axis=[1, 2]).numpy())
+    return np.concatenate(means).astype(np.float64)
 
 
 def clipped_fraction(image: np.ndarray, tolerance: float = 0.5 / 255) -> float:
@@ -179,12 +271,11 @@ def grid_peak_ratio(image: np.ndarray, period: int) -> float:
     for a stride-p artefact. The image is cropped to a multiple of ``period`` first, so the grid
     frequencies fall exactly on FFT bins.
     """
-    gray = _gray(image)
+    gray = grayscale(image)
     if period < 2 or min(gray.shape) < 2 * period:
         raise ValueError(f"period must be >= 2 and at most half the image size, got {period}.")
     height, width = (gray.shape[0] // period) * period, (gray.shape[1] // period) * period
-    gray = gray[:height, :width]
-    power = np.abs(np.fft.fft2(gray - gray.mean())) ** 2
+    power = np.fft.ifftshift(power_spectrum(gray[:height, :width]))  # frequency 0 at index (0, 0)
     rows = np.arange(0, height, height // period)  # bin index of frequency k / period
     cols = np.arange(0, width, width // period)
     on_grid = np.zeros_like(power, dtype=bool)
@@ -276,7 +367,7 @@ def detail_kept(original: np.ndarray, image: np.ndarray, sigma: float = 1.0) -> 
     from skimage.filters import gaussian
 
     def fine(picture: np.ndarray) -> np.ndarray:
-        gray = _gray(picture)
+        gray = grayscale(picture)
         return gray - gaussian(gray, sigma=sigma, preserve_range=True)
 
     a, b = fine(original).ravel(), fine(image).ravel()

@@ -1,4 +1,7 @@
-"""deepdream_lib.lessons.architectures: loading or skipping, building blocks, receptive fields, costs."""
+"""deepdream_lib.lessons.architectures: loading or skipping, building blocks, costs, coverage.
+
+Receptive fields by formula are the core's (tests/test_measure_receptive_fields.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import keras
 import numpy as np
 import pytest
 
-from deepdream_lib import measure
 from deepdream_lib.errors import DeepDreamError, UnknownModelError
 from deepdream_lib.lessons import architectures as arch
 from deepdream_lib.models import Backbone, get_spec, load_model
@@ -37,25 +39,6 @@ def test_structure_of_vgg16_is_a_plain_stack():
     counted = arch.structure(load_model("vgg16_random"))
     assert (counted.convolutions, counted.skips, counted.merges, counted.depthwise) == (13, 0, 0, 0)
     assert counted.strided == 5 and counted.parameters == 14_714_688
-
-
-def test_receptive_field_of_chain():
-    assert arch.receptive_field_of_chain([]) == 1
-    assert arch.receptive_field_of_chain([(3, 1), (3, 1)]) == 5
-    assert arch.receptive_field_of_chain([(7, 2), (3, 2)]) == 11  # ResNet's stem
-    assert arch.receptive_field_of_chain([(3, 2), (3, 1)]) == 7  # the second layer's steps are 2 px
-
-
-def test_chain_of_vgg_matches_the_measured_field():
-    backbone = load_model("vgg16_random")
-    chain = arch.chain_of(backbone, "block3_conv3")
-    assert chain[:3] == [(3, 1), (3, 1), (2, 2)]
-    assert arch.receptive_field_of_chain(chain) == 40 == measure.receptive_field(backbone, "block3_conv3")
-
-
-def test_chain_of_refuses_branching_networks():
-    with pytest.raises(DeepDreamError, match="branches"):
-        arch.chain_of(_tiny_backbone(), "pool")
 
 
 def test_layer_at_depth():

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from deepdream_lib import imagenet_classes
+from deepdream_lib.errors import ImageError
 from deepdream_lib.lessons import attribution, guided
 from deepdream_lib.models import Backbone, ModelSpec
 from deepdream_lib.objectives import guide
@@ -93,6 +94,12 @@ def test_saliency_is_the_gradient_magnitude(classifier):
     np.testing.assert_allclose(plain, np.abs(gradient).max(axis=-1), rtol=1e-5, atol=1e-8)
     smooth = attribution.saliency(image, classifier, class_index=7, smooth_samples=3, noise=0.1)
     assert smooth.shape == (16, 16) and smooth.min() >= 0
+    noisy = image + np.random.default_rng(0).normal(0.0, 0.1, image.shape).astype(np.float32)
+    expected = np.abs(attribution.logit_gradient(noisy, classifier, 7, as_given=True)[0]).max(axis=-1)
+    one_copy = attribution.saliency(image, classifier, class_index=7, smooth_samples=1, noise=0.1)
+    np.testing.assert_allclose(one_copy, expected, rtol=1e-5)  # SmoothGrad's one copy: the same seed and draw
+    with pytest.raises(ImageError, match=r"\[0, 1\]"):
+        attribution.logit_gradient(noisy, classifier, 7)  # only as_given feeds values outside [0, 1]
     assert attribution.top_class(image, classifier) == int(np.argmax(
         classifier.activations(image[None], ["logits"])["logits"].numpy()[0]))
 

@@ -1,4 +1,8 @@
-"""deepdream_lib.lessons.layers_lab: receptive fields three ways, batched atlases, sizes of a change."""
+"""deepdream_lib.lessons.layers_lab: the effective receptive field, batched atlases, sizes of a change.
+
+The receptive field by formula and by gradient support are the core's
+(tests/test_measure_receptive_fields.py).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,8 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 import deepdream_lib as dd
-from deepdream_lib import measure
 from deepdream_lib.lessons import layers_lab
-
-CONV, POOL = (3, 1), (2, 2)
-VGG16_TO_BLOCK5 = [CONV] * 2 + [POOL] + [CONV] * 2 + [POOL] + [CONV] * 3 + [POOL] + [CONV] * 3 + [POOL]
-VGG16_TO_BLOCK5 += [CONV] * 3
-
-
-def _formula(backbone, name: str) -> tuple[int, int]:
-    stack = layers_lab.conv_stack(backbone, name)
-    return layers_lab.receptive_field_by_formula([(k, s) for _, k, s in stack])
+from deepdream_lib.parameterization import empty_image
 
 
 @pytest.fixture(scope="module")
@@ -25,34 +20,7 @@ def backbone():
     return dd.load_model("vgg16_random")
 
 
-def test_formula_by_hand():
-    assert layers_lab.receptive_field_by_formula([]) == (1, 1)
-    assert layers_lab.receptive_field_by_formula([CONV]) == (3, 1)
-    assert layers_lab.receptive_field_by_formula([CONV, POOL, CONV]) == (8, 2)  # 3, +1, +2*2
-    assert layers_lab.receptive_field_by_formula(VGG16_TO_BLOCK5) == (196, 16)
-
-
-def test_conv_stack_reads_the_keras_layers(backbone):
-    stack = layers_lab.conv_stack(backbone, "block3_conv3")
-    assert [(k, s) for _, k, s in stack] == VGG16_TO_BLOCK5[:9]
-    assert stack[-1][0] == "block3_conv3" and stack[2][0] == "block1_pool"
-    fields = {name: _formula(backbone, name) for name in backbone.spec.layers}
-    assert [field for field, _ in fields.values()] == [5, 14, 40, 92, 196]
-    assert [jump for _, jump in fields.values()] == [1, 2, 4, 8, 16]
-    with pytest.raises(dd.UnknownLayerError):
-        layers_lab.conv_stack(backbone, "block9_conv1")
-
-
-def test_formula_matches_the_gradient_support(backbone):
-    for name in ("block1_conv2", "block2_conv2", "block3_conv3"):
-        assert measure.receptive_field(backbone, name) == _formula(backbone, name)[0]
-
-
-def test_gradient_is_zero_outside_the_field_and_footprint_is_smaller(backbone):
-    gradient = layers_lab.centre_gradient(backbone, "block2_conv2", size=64)
-    support = np.abs(gradient).sum(axis=-1) > 0
-    rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
-    assert rows[-1] - rows[0] + 1 <= 14 and cols[-1] - cols[0] + 1 <= 14
+def test_the_effective_field_is_smaller_than_the_field_and_grows_with_depth(backbone):
     footprints = [layers_lab.gradient_footprint(backbone, name, 96)
                   for name in ("block1_conv2", "block3_conv3")]
     assert footprints[0] <= 5 and footprints[1] <= 40
@@ -60,7 +28,7 @@ def test_gradient_is_zero_outside_the_field_and_footprint_is_smaller(backbone):
 
 
 def test_top_channels(backbone):
-    image = layers_lab.neutral_start(32, seed=1, noise=0.2)
+    image = empty_image(32, noise=0.2, seed=1)
     top = layers_lab.top_channels(backbone, image, "block1_conv2", k=5)
     means = backbone.activations(image[None], ["block1_conv2"])["block1_conv2"].numpy()[0].mean(axis=(0, 1))
     assert top.shape == (5,)
@@ -68,15 +36,8 @@ def test_top_channels(backbone):
     assert np.all(np.diff(means[top]) <= 0)
 
 
-def test_neutral_start():
-    start = layers_lab.neutral_start(20, seed=3)
-    assert start.shape == (20, 20, 3) and start.dtype == np.float32
-    assert 0.0 <= start.min() and start.max() <= 1.0 and abs(start.mean() - 0.5) < 0.01
-    assert np.array_equal(start, layers_lab.neutral_start(20, seed=3))
-
-
 def test_channel_atlas_batched_equals_one_by_one(backbone):
-    start = layers_lab.neutral_start(32, seed=0, noise=0.1)
+    start = empty_image(32, noise=0.1, seed=0)
     settings = dict(num_steps=2, num_octaves=1, jitter=2, step_size=0.01)
     batched = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=2, **settings)
     single = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=1, **settings)

@@ -7,8 +7,8 @@ of receptive fields, strides and depthwise-separable convolutions (lesson 06).
   connections (``Add``), branch merges (``Concatenate``), batch norms, strided layers.
 * :func:`layer_at_depth` picks a suggested dream layer at a fraction of a network's depth, so networks
   of different lengths can be compared "at the same depth".
-* :func:`receptive_field_of_chain` is the textbook recursion ``r += (k - 1) * jump; jump *= stride``;
-  :func:`chain_of` reads the (kernel, stride) chain of a plain stack such as VGG16.
+* Receptive fields by formula live in the core, shared with lesson 04:
+  :func:`deepdream_lib.measure.chain_of` and :func:`deepdream_lib.measure.receptive_field_by_formula`.
 * :func:`conv_cost` counts the weights and multiply-accumulates of a convolution, plain or depthwise
   separable (MobileNet's trick, Howard et al. 2017).
 * :func:`coverage_map` shows where checkerboards come from: how many windows of a strided convolution
@@ -102,49 +102,6 @@ def architecture_family(name: str) -> str:
     """A one-line description of the architecture behind a registry name (no weights are loaded)."""
     spec = get_spec(name)
     return spec.description
-
-
-# --- receptive fields ------------------------------------------------------------------------------------
-
-
-def receptive_field_of_chain(chain: list[tuple[int, int]]) -> int:
-    """Receptive field of the last layer of a chain of ``(kernel_size, stride)`` layers, in input pixels.
-
-    Each layer widens the field by ``(kernel_size - 1)`` steps of its input grid, and one step of that
-    grid is ``jump`` input pixels, the product of the strides before it::
-
-        r = 1; jump = 1
-        for k, s in chain: r += (k - 1) * jump; jump *= s
-    """
-    field, jump = 1, 1
-    for kernel_size, stride in chain:
-        field += (kernel_size - 1) * jump
-        jump *= stride
-    return field
-
-
-MERGE_LAYERS = ("Add", "Concatenate", "Multiply", "Average", "Maximum", "Subtract")
-
-
-def chain_of(backbone: Backbone, layer: str) -> list[tuple[int, int]]:
-    """The ``(kernel_size, stride)`` of every convolution and pooling up to ``layer`` in a plain stack.
-
-    Only for networks without branches (VGG): a layer with several inputs raises an error.
-    """
-    backbone.check_layer(layer)
-    merging = [item.name for item in backbone.model.layers if type(item).__name__ in MERGE_LAYERS]
-    if merging:
-        raise DeepDreamError(
-            f"{backbone.name} has branches (e.g. {merging[0]}); chain_of only reads plain stacks such as VGG."
-        )
-    chain = []
-    for item in backbone.model.layers:
-        size = getattr(item, "kernel_size", None) or getattr(item, "pool_size", None)
-        if size is not None:
-            chain.append((int(np.atleast_1d(size)[0]), int(np.atleast_1d(item.strides)[0])))
-        if item.name == layer:
-            return chain
-    raise DeepDreamError(f"{layer} was not found in {backbone.name}.")
 
 
 # --- costs of convolutions -------------------------------------------------------------------------------

@@ -17,8 +17,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from deepdream_lib.engine import objective_and_gradient
+from deepdream_lib.imagenet_classes import logits_of, probabilities
 from deepdream_lib.images import load_image
+from deepdream_lib.measure import grayscale
 from deepdream_lib.models import Backbone, as_backbone
+from deepdream_lib.objectives import class_logit
 
 
 def _backbone(model: Backbone | str) -> Backbone:
@@ -31,20 +35,24 @@ def _image(image: np.ndarray) -> np.ndarray:
     return load_image(np.asarray(image))
 
 
-def logit_gradient(image: np.ndarray, model: Backbone | str, class_index: int) -> tuple[np.ndarray, float]:
-    """The gradient of class ``class_index``'s logit with respect to the pixels (H, W, 3), and the logit."""
+def logit_gradient(
+    image: np.ndarray, model: Backbone | str, class_index: int, as_given: bool = False
+) -> tuple[np.ndarray, float]:
+    """The gradient of class ``class_index``'s logit with respect to the pixels (H, W, 3), and the logit.
+
+    The image is checked like any other (RGB in [0, 1]); ``as_given=True`` feeds its values as they
+    are instead, as SmoothGrad's noisy copies need (they stray a little outside [0, 1]).
+    """
     backbone = _backbone(model)
-    images = tf.constant(_image(image)[None])
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        logit = backbone.activations(images, ["logits"])["logits"][0, int(class_index)]
-    return tape.gradient(logit, images).numpy()[0], float(logit)
+    pixels = np.asarray(image, np.float32) if as_given else _image(image)
+    objective = class_logit(int(class_index))
+    logit, gradient = objective_and_gradient(backbone, objective, tf.constant(pixels[None]))
+    return gradient.numpy()[0], float(logit[0])
 
 
 def top_class(image: np.ndarray, model: Backbone | str) -> int:
     """The index of the class with the largest logit for an (H, W, 3) image (fed at its own size)."""
-    backbone = _backbone(model)
-    return int(np.argmax(backbone.activations(_image(image)[None], ["logits"])["logits"].numpy()[0]))
+    return int(np.argmax(logits_of(_image(image), _backbone(model), size=None)[0]))
 
 
 def saliency_from_gradient(gradient: np.ndarray) -> np.ndarray:
@@ -82,11 +90,7 @@ def saliency(
     for _ in range(smooth_samples):
         noisy = image + rng.normal(0.0, noise, image.shape).astype(np.float32)
         # the network sees the noisy copy as it is (values slightly outside [0, 1] are fine for a gradient)
-        images = tf.constant(noisy[None])
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            logit = backbone.activations(images, ["logits"])["logits"][0, int(class_index)]
-        total += saliency_from_gradient(tape.gradient(logit, images).numpy()[0])
+        total += saliency_from_gradient(logit_gradient(noisy, backbone, class_index, as_given=True)[0])
     return (total / smooth_samples).astype(np.float32)
 
 
@@ -113,8 +117,7 @@ def occlusion_map(
         class_index = top_class(image, backbone)
 
     def probability(batch: np.ndarray) -> np.ndarray:
-        logits = backbone.activations(tf.constant(batch), ["logits"])["logits"]
-        return tf.nn.softmax(logits).numpy()[:, class_index]
+        return probabilities(batch, backbone, size=None)[:, class_index]
 
     base = float(probability(image[None])[0])
     corners = [
@@ -174,8 +177,7 @@ def edge_map(image: np.ndarray) -> np.ndarray:
     The baseline a saliency map should beat: Adebayo et al. found some methods' maps look like this
     whatever the network has learned.
     """
-    gray = np.asarray(image, np.float64).mean(axis=-1)
-    dy, dx = np.gradient(gray)
+    dy, dx = np.gradient(grayscale(image))
     return np.hypot(dx, dy).astype(np.float32)
 
 

@@ -5,9 +5,10 @@ that *judge* them and the pictures of feature visualisation:
 
 * :func:`coarsen` and :func:`map_agreement` compare two maps at a coarse scale (raw gradient maps are
   speckled pixel by pixel, so two methods are fairer compared on a grid of cells);
-* :func:`image_patches`, :func:`channel_means` and :func:`top_k` find the natural image patches that
-  excite a channel most: the "exemplars" that Borowski et al. (2021) found more helpful to people than
-  feature visualisations;
+* :func:`image_patches`, with :func:`deepdream_lib.measure.channel_means` and
+  :func:`deepdream_lib.imagenet_classes.top_k` (imported here as ``interpret.top_k``), finds the natural
+  image patches that excite a channel most: the "exemplars" that Borowski et al. (2021) found more
+  helpful to people than feature visualisations;
 * :func:`orientation_coherence` and :func:`mean_pairwise_correlation` put numbers on what a picture
   looks like (oriented stripes or isotropic clouds; do several seeds agree?);
 * :func:`deletion_drop` tests a map by hiding the pixels it calls important (against random pixels);
@@ -23,9 +24,13 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from deepdream_lib.engine import objective_values
+from deepdream_lib.imagenet_classes import top_k
 from deepdream_lib.images import load_image
-from deepdream_lib.lessons.attribution import spearman
+from deepdream_lib.lessons.attribution import logit_gradient, spearman
+from deepdream_lib.measure import grayscale, power_spectrum
 from deepdream_lib.models import Backbone, as_backbone
+from deepdream_lib.objectives import class_logit
 
 
 def coarsen(values: np.ndarray, grid: int) -> np.ndarray:
@@ -56,9 +61,7 @@ def orientation_coherence(image: np.ndarray) -> float:
     From the structure tensor of the grayscale image summed over the whole image,
     ``J = [[sum gx^2, sum gx gy], [sum gx gy, sum gy^2]]``: ``(l1 - l2) / (l1 + l2)`` for its eigenvalues.
     """
-    gray = np.asarray(image, np.float64)
-    gray = gray.mean(axis=-1) if gray.ndim == 3 else gray
-    dy, dx = np.gradient(gray)
+    dy, dx = np.gradient(grayscale(image))
     jxx, jyy, jxy = (dx * dx).sum(), (dy * dy).sum(), (dx * dy).sum()
     trace = jxx + jyy
     if trace <= 0:
@@ -108,29 +111,11 @@ def image_patches(
     return np.stack(patches).astype(np.float32)
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """The indices of the ``k`` largest scores, largest first (ties: the earlier index first)."""
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    return np.argsort(-scores, kind="stable")[: int(k)]
-
-
 def activation_scale(model: Backbone | str, layer: str, image: np.ndarray) -> float:
     """The standard deviation of ``layer``'s activations on ``image`` (H, W, 3): the layer's typical size."""
     backbone = as_backbone(model)
     activations = backbone.activations(tf.constant(load_image(image)[None]), [layer])[layer]
     return float(tf.math.reduce_std(activations))
-
-
-def channel_means(model: Backbone | str, layer: str, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """The mean activation of every channel of ``layer`` for each image (N, H, W, 3): shape (N, C)."""
-    backbone = as_backbone(model)
-    backbone.check_layer(layer)
-    images = np.asarray(images, np.float32)
-    means = []
-    for start in range(0, len(images), batch_size):
-        activations = backbone.activations(tf.constant(images[start : start + batch_size]), [layer])[layer]
-        means.append(tf.reduce_mean(activations, axis=[1, 2]).numpy())
-    return np.concatenate(means).astype(np.float64)
 
 
 def deletion_drop(
@@ -147,20 +132,19 @@ def deletion_drop(
     ``importance`` is an (H, W) map (saliency, occlusion...). With ``seed`` given, that many pixels are
     chosen at random instead: the baseline a useful map must beat. Positive = the logit fell.
     """
-    backbone = as_backbone(model)
     image = load_image(image)
     importance = np.asarray(importance, np.float64)
     if importance.shape != image.shape[:2]:
         raise ValueError(f"The map is {importance.shape}; the image is {image.shape[:2]}.")
     count = max(1, int(round(fraction * importance.size)))
     if seed is None:
-        chosen = np.argsort(-importance.reshape(-1), kind="stable")[:count]
+        chosen = top_k(importance, count)
     else:
         chosen = np.random.default_rng(seed).choice(importance.size, count, replace=False)
     hidden = image.reshape(-1, 3).copy()
     hidden[chosen] = fill
-    batch = tf.constant(np.stack([image, hidden.reshape(image.shape)]))
-    logits = backbone.activations(batch, ["logits"])["logits"].numpy()[:, int(class_index)]
+    pair = np.stack([image, hidden.reshape(image.shape)])
+    logits = objective_values(model, class_logit(int(class_index)), pair)
     return float(logits[0] - logits[1])
 
 
@@ -178,12 +162,11 @@ def spectrum_correlation(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"The images differ in shape: {a.shape} vs {b.shape}.")
     height, width = a.shape[:2]
     fy, fx = np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij")
-    radius = np.round(np.hypot(fy, fx) * max(height, width)).astype(int).reshape(-1)
+    radius = np.fft.fftshift(np.round(np.hypot(fy, fx) * max(height, width)).astype(int)).reshape(-1)
     keep = radius > 0
     spectra = []
     for image in (a, b):
-        gray = image.mean(axis=-1) if image.ndim == 3 else image
-        power = np.log(np.abs(np.fft.fft2(gray - gray.mean())).reshape(-1) ** 2 + 1e-12)
+        power = np.log(power_spectrum(image).reshape(-1) + 1e-12)  # centred, like the radius
         radial = np.bincount(radius, power) / np.maximum(np.bincount(radius), 1)
         spectra.append((power - radial[radius])[keep])
     return float(np.corrcoef(spectra[0], spectra[1])[0, 1])
@@ -192,17 +175,14 @@ def spectrum_correlation(a: np.ndarray, b: np.ndarray) -> float:
 def logit_gradient_fn(model: Backbone | str, class_index: int):
     """A function ``image (H, W, 3) -> gradient of the class logit (H, W, 3)`` for SmoothGrad-style use.
 
-    Unlike :func:`~.attribution.logit_gradient` it accepts values slightly outside [0, 1],
-    as noisy copies of an image have them (the network sees them as they are).
+    It is :func:`~deepdream_lib.lessons.attribution.logit_gradient` with ``as_given=True``: it accepts
+    values slightly outside [0, 1], as noisy copies of an image have them (the network sees them as
+    they are).
     """
     backbone = as_backbone(model)
     backbone.check_layer("logits")
 
     def gradient(image: np.ndarray) -> np.ndarray:
-        images = tf.constant(np.asarray(image, np.float32)[None])
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            logit = backbone.activations(images, ["logits"])["logits"][0, int(class_index)]
-        return tape.gradient(logit, images).numpy()[0]
+        return logit_gradient(image, backbone, class_index, as_given=True)[0]
 
     return gradient

@@ -1,9 +1,9 @@
 """Lesson 04's tools: which part of a network makes which pattern (layers, channels, neurons).
 
 * Receptive fields three ways: from the recursion :math:`r_l = r_{l-1} + (k_l - 1) J_{l-1}` read off the
-  Keras layers (:func:`receptive_field_by_formula`), from the support of a unit's gradient
-  (:func:`deepdream_lib.measure.receptive_field`), and the *effective* one, the square that holds most
-  of the gradient's energy (:func:`gradient_footprint`).
+  Keras layers (:func:`deepdream_lib.measure.receptive_field_by_formula`), from the support of a unit's
+  gradient (:func:`deepdream_lib.measure.receptive_field`), and the *effective* one, the square that
+  holds most of the gradient's energy (:func:`gradient_footprint`).
 * Channel atlases dreamed in batches: image ``i`` of a batch dreams channel ``indices[i]``
   (:func:`channel_atlas`), and the channels a photo excites most (:func:`top_channels`).
 * Sizes of what a dream changed: the autocorrelation width of the change (:func:`autocorrelation_width`)
@@ -15,69 +15,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import tensorflow as tf
 
 from deepdream_lib.engine import dream
-from deepdream_lib.measure import energy_footprint
+from deepdream_lib.imagenet_classes import top_k
+from deepdream_lib.measure import (
+    centre_gradient,
+    channel_means,
+    energy_footprint,
+    grayscale,
+    radial_spectrum,
+    support_box,
+)
 from deepdream_lib.models import Backbone
 from deepdream_lib.objectives import channels
-
-
-def _pair(value: object) -> int:
-    """The first entry of a Keras (k, k) size or stride (the lessons' networks are square)."""
-    return int(value[0]) if isinstance(value, (tuple, list)) else int(value)
-
-
-def conv_stack(backbone: Backbone, layer: str) -> list[tuple[str, int, int]]:
-    """``(name, kernel_size, stride)`` of every convolution and pooling layer from the input to ``layer``.
-
-    Read from the Keras layers themselves (``kernel_size`` or ``pool_size``, and ``strides``), in
-    network order. Layers without a window (ReLU, batch norm, additions) do not change the field and
-    are left out. Meant for plain stacks like VGG16; branching networks need a graph walk instead.
-    """
-    layer = backbone.check_layer(layer)
-    stack = []
-    for keras_layer in backbone.model.layers:
-        config = keras_layer.get_config()
-        window = config.get("kernel_size", config.get("pool_size"))
-        if window is not None and "strides" in config:
-            stride = config["strides"] if config["strides"] is not None else window
-            stack.append((keras_layer.name, _pair(window), _pair(stride)))
-        if keras_layer.name == layer:
-            return stack
-    raise ValueError(f"{layer} is not in {backbone.name}'s layer list.")  # pragma: no cover
-
-
-def receptive_field_by_formula(stack: Sequence[tuple[int, int]]) -> tuple[int, int]:
-    """Receptive field and jump after a stack of ``(kernel_size, stride)`` layers, input first.
-
-    :math:`r_l = r_{l-1} + (k_l - 1) J_{l-1}`, :math:`J_l = J_{l-1} s_l`, :math:`r_0 = J_0 = 1`, where
-    :math:`J_{l-1} = \\prod_{i<l} s_i` is how many input pixels apart neighbouring units of layer
-    :math:`l - 1` sit. Returns ``(r, J)`` of the last layer.
-    """
-    field, jump = 1, 1
-    for kernel_size, stride in stack:
-        field += (int(kernel_size) - 1) * jump
-        jump *= int(stride)
-    return field, jump
-
-
-def centre_gradient(backbone: Backbone, layer: str, size: int = 224, index: int | None = None,
-                    seed: int = 0) -> np.ndarray:
-    """Gradient of one centre unit of ``layer`` with respect to a random ``size`` x ``size`` image.
-
-    The unit is channel ``index`` at the centre of the feature map, or (``index=None``) the sum of all
-    channels there. Returns (size, size, 3): non-zero exactly on the pixels the unit can see.
-    """
-    layer = backbone.check_layer(layer)
-    images = tf.random.stateless_uniform((1, size, size, 3), seed=(seed, size))
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        feature_map = backbone.activations(images, [layer])[layer]
-        row, col = feature_map.shape[1] // 2, feature_map.shape[2] // 2
-        unit = feature_map[0, row, col, :]
-        value = tf.reduce_sum(unit) if index is None else unit[index]
-    return tape.gradient(value, images).numpy()[0]
 
 
 def gradient_footprint(backbone: Backbone, layer: str, size: int = 224, fraction: float = 0.9,
@@ -91,24 +41,15 @@ def gradient_footprint(backbone: Backbone, layer: str, size: int = 224, fraction
     at most, which a square of odd side absorbs.
     """
     gradient = centre_gradient(backbone, layer, size, seed=seed)
-    support = np.abs(gradient).sum(axis=-1) > 0
-    rows, cols = np.nonzero(support.any(axis=1))[0], np.nonzero(support.any(axis=0))[0]
-    centre = ((rows[0] + rows[-1]) // 2, (cols[0] + cols[-1]) // 2) if rows.size else None
+    box = support_box(gradient)
+    centre = None if box is None else ((box[0] + box[1]) // 2, (box[2] + box[3]) // 2)
     return energy_footprint(gradient, fraction, centre)
 
 
 def top_channels(backbone: Backbone, image: np.ndarray, layer: str, k: int = 8) -> np.ndarray:
     """The ``k`` channels of ``layer`` with the largest mean activation on ``image``, largest first."""
-    layer = backbone.check_layer(layer)
-    batch = tf.constant(np.asarray(image, dtype=np.float32)[None])
-    means = tf.reduce_mean(backbone.activations(batch, [layer])[layer][0], axis=[0, 1]).numpy()
-    return np.argsort(-means, kind="stable")[:k]
-
-
-def neutral_start(size: int, seed: int = 0, noise: float = 0.02) -> np.ndarray:
-    """A gray image with a whisper of noise, (size, size, 3) in [0, 1]: a canvas with no content."""
-    rng = np.random.default_rng(seed)
-    return np.clip(0.5 + noise * rng.normal(size=(size, size, 3)), 0.0, 1.0).astype(np.float32)
+    means = channel_means(backbone, layer, np.asarray(image, dtype=np.float32)[None])[0]
+    return np.array(top_k(means, k))
 
 
 def channel_atlas(
@@ -138,18 +79,13 @@ def channel_atlas(
     return np.concatenate(tiles) if tiles else np.zeros((0, *start.shape), np.float32)
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image, dtype=np.float64)
-    return image.mean(axis=-1) if image.ndim == 3 else image
-
-
 def radial_autocorrelation(change: np.ndarray) -> np.ndarray:
     """Autocorrelation of ``change`` (gray, mean removed) averaged over directions; index = lag in pixels.
 
     Lag 0 is 1. Computed with the FFT on a zero-padded copy, so the image does not wrap around; each
     lag is normalised by how many pixel pairs it has.
     """
-    gray = _gray(change)
+    gray = grayscale(change)
     gray = gray - gray.mean()
     height, width = gray.shape
     padded = np.zeros((2 * height, 2 * width))
@@ -192,9 +128,7 @@ def dominant_period(change: np.ndarray, bins: int = 48) -> float:
     in 2-D) and the peak's frequency is inverted. Natural images spread energy evenly over octaves;
     a dream layer's patterns put a bump where their size is.
     """
-    from deepdream_lib.measure import radial_spectrum
-
-    frequencies, power = radial_spectrum(_gray(change), bins=bins)
+    frequencies, power = radial_spectrum(grayscale(change), bins=bins)
     weighted = frequencies**2 * power
     weighted[0] = 0.0
     peak = int(np.argmax(weighted))
