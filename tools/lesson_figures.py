@@ -4,8 +4,8 @@
     .venv/bin/python tools/lesson_figures.py 03 /tmp/figs --full     # full quality
     DEEPDREAM_MODEL=vgg16 .venv/bin/python tools/lesson_figures.py 01 /tmp/figs
 
-Writes ``NN-cellKK-I.png`` (cell index, figure index within the cell) and ``NN.ipynb`` (the executed
-notebook) into the folder, and prints each figure's path with the cell's tags and the lines the cell
+Writes ``NN-cellKK-I.png`` or ``.gif`` (cell index, figure index within the cell) and ``NN.ipynb`` (the
+executed notebook) into the folder, and prints each figure's path with the cell's tags and the lines the cell
 printed, so a figure can be read beside its caption. Runs in a temporary copy of the notebook's folder.
 """
 
@@ -45,10 +45,11 @@ def export(lesson: str, out: Path, full: bool) -> list[Path]:
     written = []
     for index, cell in enumerate(nb.cells):
         outputs = cell.get("outputs", [])
-        pictures = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
+        pictures = [(kind.split("/")[1], o["data"][kind]) for o in outputs
+                    for kind in ("image/png", "image/gif") if kind in o.get("data", {})]
         printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-        for number, picture in enumerate(pictures):
-            target = out / f"{lesson}-cell{index:02d}-{number}.png"
+        for number, (suffix, picture) in enumerate(pictures):
+            target = out / f"{lesson}-cell{index:02d}-{number}.{suffix}"
             target.write_bytes(base64.b64decode(picture))
             written.append(target)
             tags = ",".join(cell.metadata.get("tags", [])) or "-"
