@@ -18,7 +18,8 @@ import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,21 +271,60 @@ def make_step(
     return step
 
 
-STEP_CACHE_SIZE = 16
+STEP_CACHE_SIZE = 16  # each compiled step holds a traced graph of the network: keep a few, not all
+
+
+class StepCache:
+    """The engine's compiled steps, at most ``size`` of them, the least recently used evicted first.
+
+    Tracing a step through the network takes ~1-2 s on a CPU, so dreaming again with an equal
+    objective and the same settings reuses the step. Keys start with the backbone and the kind of
+    step (``"dream"`` here, ``"visualize"`` for :func:`~deepdream_lib.parameterization.visualize`);
+    the transform is part of the key as the object itself, so it stays alive while its step does.
+    """
+
+    def __init__(self, size: int = STEP_CACHE_SIZE):
+        if size < 1:
+            raise DeepDreamError(f"A step cache holds at least one step; got size={size!r}.")
+        self.size = size
+        self._steps: OrderedDict[tuple, Callable] = OrderedDict()
+
+    def get(self, key: tuple[Hashable, ...], build: Callable[[], Callable]) -> Callable:
+        """The step stored under ``key``; ``build()`` makes it on first use (and may evict the oldest)."""
+        if key in self._steps:
+            self._steps.move_to_end(key)
+            return self._steps[key]
+        step = self._steps[key] = build()
+        while len(self._steps) > self.size:
+            self._steps.popitem(last=False)
+        return step
+
+    def items(self) -> Iterator[tuple[tuple, Callable]]:
+        """``(key, step)`` pairs, least recently used first."""
+        return iter(list(self._steps.items()))
+
+    def clear(self) -> None:
+        """Forget every step (the next dream traces again)."""
+        self._steps.clear()
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._steps
+
+
+STEPS = StepCache()  #: the one step cache, shared by :func:`dream` and the parameterised optimiser
 
 
 def cached_step(
     backbone: Backbone, objective: Objective, normalize: str = "std", tile_size: int | None = None,
     clip: bool = True, transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
-    """:func:`make_step`, remembered by the backbone: dreaming again with an equal objective and the
-    same settings reuses the compiled step instead of tracing the network again (~1-2 s on a CPU)."""
-    key = (objective.key, normalize, tile_size, clip, None if transform is None else id(transform))
-    if key not in backbone.steps:
-        if len(backbone.steps) >= STEP_CACHE_SIZE:
-            backbone.steps.pop(next(iter(backbone.steps)))
-        backbone.steps[key] = make_step(backbone, objective, normalize, tile_size, clip, transform)
-    return backbone.steps[key]
+    """:func:`make_step`, kept in :data:`STEPS`: dreaming again with an equal objective and the same
+    settings reuses the compiled step instead of tracing the network again."""
+    key = (backbone, "dream", objective.key, normalize, tile_size, clip, transform)
+    return STEPS.get(key, lambda: make_step(backbone, objective, normalize, tile_size, clip, transform))
 
 
 # --- octaves and the loop ------------------------------------------------------------------------
@@ -308,14 +348,21 @@ def _resize(images: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     return tf.image.resize(images, size, method="bilinear")
 
 
-def _metadata(backbone: Backbone, objective: Objective, config: DreamConfig, shape: tuple[int, ...]) -> dict:
-    settings = dataclasses.asdict(config)
+def recipe_metadata(
+    backbone: Backbone, objective: Objective, height: int, width: int, settings: Mapping[str, object]
+) -> dict[str, str]:
+    """How a picture was made, as PNG text fields: the recipe that :meth:`DreamResult.save` writes.
+
+    The library version, model, objective, size (W x H) and every setting (``deepdream:<name>``).
+    :func:`dream` and :func:`~deepdream_lib.parameterization.visualize` both build it this way;
+    :func:`~deepdream_lib.images.read_metadata` reads it back.
+    """
     return {
         "Software": f"deepdream_lib {__version__}",
         "deepdream:model": backbone.name,
         "deepdream:model_description": backbone.spec.description,
         "deepdream:objective": str(objective),
-        "deepdream:size": f"{shape[-2]}x{shape[-3]}",
+        "deepdream:size": f"{width}x{height}",
         **{f"deepdream:{key}": str(value) for key, value in settings.items()},
     }
 
@@ -357,7 +404,8 @@ def dream(
     sizes = octave_sizes(height, width, config.num_octaves, config.octave_scale)
     step = cached_step(backbone, objective, config.normalize, config.tile_size, config.clip, transform)
     rng = np.random.default_rng(config.seed)
-    result = DreamResult(image=np.empty(0), metadata=_metadata(backbone, objective, config, images.shape))
+    metadata = recipe_metadata(backbone, objective, height, width, dataclasses.asdict(config))
+    result = DreamResult(image=np.empty(0), metadata=metadata)
     original = tf.constant(images)
     current, base = _resize(original, sizes[0]), _resize(original, sizes[0])
     start = time.perf_counter()

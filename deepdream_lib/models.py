@@ -368,7 +368,6 @@ class Backbone:
         self.fixed_head = fixed_head
         self.preprocess, self.deprocess = PREPROCESSING[spec.preprocessing]
         self._extractors: dict[tuple[str, ...], keras.Model] = {}
-        self.steps: dict[tuple, object] = {}  # compiled dream steps, see dream.cached_step
 
     def __repr__(self) -> str:
         return f"Backbone({self.spec.name!r}: {self.spec.description})"

@@ -16,7 +16,8 @@ else and *computes* the image from it:
 
 The pixel parameterisation is ``image = sigmoid(parameters)`` (one number per pixel and colour).
 Both can start from noise or from a photo (:meth:`Parameterization.from_image` inverts the map), and
-:func:`visualize` optimises either with Adam, maximising an objective like :func:`~deepdream_lib.engine`.
+:func:`visualize` optimises either with Adam, maximising an objective as
+:func:`~deepdream_lib.engine.dream` does.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from deepdream_lib import __version__
-from deepdream_lib.engine import DreamResult
+from deepdream_lib.engine import STEPS, DreamResult, evaluate_objective, recipe_metadata
 from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.images import ImageLike, load_image
 from deepdream_lib.models import Backbone, as_backbone
-from deepdream_lib.objectives import INPUT, Objective, as_objective
+from deepdream_lib.objectives import Objective, as_objective
+from deepdream_lib.regularizers import describe
 
 #: Square root of ImageNet's RGB colour correlation (Lucid's ``color_correlation_svd_sqrt``).
 COLOR_CORRELATION_SQRT = np.array(
@@ -199,11 +200,18 @@ def _make_step(
     param: Parameterization,
     transform: Callable[[tf.Tensor], tf.Tensor] | None,
 ) -> Callable:
-    """One compiled Adam step on the parameters, climbing the objective (cached on the backbone)."""
-    key = ("visualize", objective.key, param, transform)
-    if key in backbone.steps:
-        return backbone.steps[key]
-    layers = sorted(objective.network_layers)
+    """One compiled Adam step on the parameters, climbing the objective (kept in the engine's cache)."""
+    key = (backbone, "visualize", objective.key, param, transform)
+    return STEPS.get(key, lambda: _adam_step(backbone, objective, param, transform))
+
+
+def _adam_step(
+    backbone: Backbone,
+    objective: Objective,
+    param: Parameterization,
+    transform: Callable[[tf.Tensor], tf.Tensor] | None,
+) -> Callable:
+    """Trace a new Adam step: ``step(params, m, v, t, learning_rate) -> (params, m, v, values)``."""
     beta1, beta2 = ADAM_BETAS
 
     @tf.function
@@ -212,9 +220,7 @@ def _make_step(
             tape.watch(params)
             images = param.to_image(params)
             seen = images if transform is None else transform(images)
-            activations = backbone.activations(seen, layers)
-            activations[INPUT] = seen
-            values = objective(activations)
+            values = evaluate_objective(backbone, objective, seen)
             total = tf.reduce_sum(values)
         gradient = tape.gradient(total, params)  # ascent: we follow +gradient
         m = beta1 * m + (1 - beta1) * gradient
@@ -223,7 +229,6 @@ def _make_step(
         params = params + learning_rate * m_hat / (tf.sqrt(v_hat) + ADAM_EPSILON)
         return params, m, v, values
 
-    backbone.steps[key] = step
     return step
 
 
@@ -271,21 +276,17 @@ def visualize(
     params = tf.constant(params)
     m, v = tf.zeros_like(params), tf.zeros_like(params)
     rate = tf.constant(float(learning_rate), tf.float32)
-    result = DreamResult(image=np.empty(0))
-    result.metadata = {
-        "Software": f"deepdream_lib {__version__}",
-        "deepdream:method": "visualize (Adam on a parameterised image)",
-        "deepdream:model": backbone.name,
-        "deepdream:model_description": backbone.spec.description,
-        "deepdream:objective": str(objective),
-        "deepdream:size": f"{width}x{height}",
-        "deepdream:param": param,
-        "deepdream:num_steps": str(num_steps),
-        "deepdream:learning_rate": str(learning_rate),
-        "deepdream:transform": "none" if transform is None else getattr(transform, "description", "custom"),
-        "deepdream:seed": str(seed),
-        "deepdream:start": "noise" if start_images is None else "image",
+    settings = {
+        "method": "visualize (Adam on a parameterised image)",
+        "param": param,
+        "num_steps": num_steps,
+        "learning_rate": learning_rate,
+        "transform": describe(transform),
+        "seed": seed,
+        "start": "noise" if start_images is None else "image",
     }
+    metadata = recipe_metadata(backbone, objective, int(height), int(width), settings)
+    result = DreamResult(image=np.empty(0), metadata=metadata)
     start = time.perf_counter()
     try:
         for t in tqdm(range(1, num_steps + 1), disable=not progress, desc="visualizing", leave=False):

@@ -202,8 +202,37 @@ def test_make_step_does_not_retrace_across_sizes(tiny, tile_size):
 def test_a_dream_over_octaves_traces_its_step_once(vgg, cat128):
     objective = channel("block3_conv3", 11)  # an objective no other test dreams, so its step is new
     dream(cat128, objective, vgg, num_steps=2, num_octaves=3, octave_scale=1.3, progress=False)
-    [step] = [step for key, step in vgg.steps.items() if key[0] == objective.key]
+    [step] = [step for key, step in engine.STEPS.items() if key[:3] == (vgg, "dream", objective.key)]
     assert step.experimental_get_tracing_count() == 1
+    dream(cat128, objective, vgg, num_steps=2, num_octaves=2, octave_scale=1.5, progress=False)
+    [again] = [step for key, step in engine.STEPS.items() if key[:3] == (vgg, "dream", objective.key)]
+    assert again is step and step.experimental_get_tracing_count() == 1  # a second dream reuses it
+
+
+def test_the_step_cache_is_bounded_and_evicts_the_least_recently_used():
+    cache = engine.StepCache(size=2)
+    built = []
+
+    def build(name):
+        return lambda: built.append(name) or name
+
+    assert cache.get(("a",), build("a")) == "a" and cache.get(("b",), build("b")) == "b"
+    assert cache.get(("a",), build("a again")) == "a"  # a hit: nothing is built, "a" is now the newest
+    cache.get(("c",), build("c"))  # a third step evicts the least recently used, "b"
+    assert built == ["a", "b", "c"] and len(cache) == 2
+    assert ("a",) in cache and ("c",) in cache and ("b",) not in cache
+    assert [key for key, _ in cache.items()] == [("a",), ("c",)]
+    cache.clear()
+    assert len(cache) == 0
+    with pytest.raises(DeepDreamError, match="at least one"):
+        engine.StepCache(size=0)
+
+
+def test_dreams_keep_at_most_the_cache_size_of_steps(tiny, cat64, monkeypatch):
+    monkeypatch.setattr(engine, "STEPS", engine.StepCache(size=2))
+    for c in range(3):  # three objectives, room for two steps
+        dream(cat64, channel("conv1", c), tiny, num_steps=1, num_octaves=1, progress=False)
+    assert [key[2] for key, _ in engine.STEPS.items()] == [str(channel("conv1", c)) for c in (1, 2)]
 
 
 # --- the dream loop -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import deepdream_lib as dd
-from deepdream_lib import measure
+from deepdream_lib import engine, measure
 from deepdream_lib import parameterization as param
 from deepdream_lib import regularizers as reg
 from deepdream_lib.errors import DeepDreamError
@@ -76,6 +76,9 @@ def test_visualize_raises_the_objective_from_noise(kind, tiny):
     assert len(result.history) == 15
     assert result.history[-1] > result.history[0] + 0.05
     assert result.metadata["deepdream:param"] == kind and result.metadata["deepdream:start"] == "noise"
+    recipe = engine.recipe_metadata(tiny, channel("conv2", 3), 32, 32, {})  # what dream() writes too
+    assert {key: result.metadata[key] for key in recipe} == recipe
+    assert result.metadata["deepdream:num_steps"] == "15" and result.metadata["deepdream:transform"] == "none"
 
 
 def test_visualize_from_a_photo_starts_at_the_photo(tiny, cat64):
@@ -100,9 +103,13 @@ def test_visualize_batches_transforms_and_reuses_its_step(tiny):
     )
     assert result.image.shape == (3, 24, 20, 3)
     assert "jitter(2)" in result.metadata["deepdream:transform"]
-    compiled = len(tiny.steps)
+    def visualize_steps():
+        return [step for key, step in engine.STEPS.items() if key[:3] == (tiny, "visualize", objective.key)]
+
+    [step] = visualize_steps()  # kept in the engine's one step cache, beside the dream steps
     param.visualize(objective, tiny, (24, 20), batch=3, num_steps=5, transform=transform, progress=False)
-    assert len(tiny.steps) == compiled  # the same objective, size and transform: no new step
+    assert visualize_steps() == [step]  # the same objective, size and transform: no new step
+    assert step.experimental_get_tracing_count() == 1
     with pytest.raises(DeepDreamError):
         param.visualize(objective, tiny, 24, num_steps=0)
 
