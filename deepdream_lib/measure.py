@@ -30,8 +30,8 @@ def power_spectrum(image: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))) ** 2
 
 
-def _frequency_radius(shape: tuple[int, int]) -> np.ndarray:
-    """Spatial frequency (cycles per pixel) of each entry of a centred spectrum."""
+def spectrum_frequencies(shape: tuple[int, int]) -> np.ndarray:
+    """Spatial frequency (cycles per pixel) of each entry of a centred spectrum (:func:`power_spectrum`)."""
     fy = np.fft.fftshift(np.fft.fftfreq(shape[0]))[:, None]
     fx = np.fft.fftshift(np.fft.fftfreq(shape[1]))[None, :]
     return np.sqrt(fx**2 + fy**2)
@@ -43,7 +43,7 @@ def radial_spectrum(image: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.n
     Returns ``(frequencies, power)``: frequencies in cycles per pixel from 0 to 0.5 (bin centres).
     """
     power = power_spectrum(image)
-    radius = _frequency_radius(power.shape)
+    radius = spectrum_frequencies(power.shape)
     edges = np.linspace(0.0, 0.5, bins + 1)
     index = np.clip(np.digitize(radius, edges) - 1, 0, bins - 1)
     inside = radius <= 0.5
@@ -55,7 +55,7 @@ def radial_spectrum(image: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.n
 def high_frequency_fraction(image: np.ndarray, cutoff: float = 0.25) -> float:
     """Share of the image's spectral energy above ``cutoff`` cycles/pixel (0.5 is the finest)."""
     power = power_spectrum(image)
-    radius = _frequency_radius(power.shape)
+    radius = spectrum_frequencies(power.shape)
     total = power.sum()
     return float(power[radius > cutoff].sum() / total) if total > 0 else 0.0
 
@@ -63,7 +63,7 @@ def high_frequency_fraction(image: np.ndarray, cutoff: float = 0.25) -> float:
 def spectral_centroid(image: np.ndarray) -> float:
     """Power-weighted mean spatial frequency, in cycles per pixel."""
     power = power_spectrum(image)
-    radius = _frequency_radius(power.shape)
+    radius = spectrum_frequencies(power.shape)
     total = power.sum()
     return float((radius * power).sum() / total) if total > 0 else 0.0
 

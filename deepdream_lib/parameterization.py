@@ -31,9 +31,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from deepdream_lib.engine import STEPS, DreamResult, evaluate_objective, recipe_metadata
+from deepdream_lib.engine import STEPS, DreamResult, _as_batch, evaluate_objective, recipe_metadata
 from deepdream_lib.errors import DeepDreamError
-from deepdream_lib.images import ImageLike, load_image
+from deepdream_lib.images import ImageLike
 from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import Objective, as_objective
 from deepdream_lib.regularizers import describe
@@ -309,6 +309,4 @@ def _start_images(image: object) -> np.ndarray | None:
         return None
     if isinstance(image, tuple) and len(image) == 2 and all(isinstance(s, (int, np.integer)) for s in image):
         return None
-    if isinstance(image, np.ndarray) and image.ndim == 4:
-        return np.stack([load_image(item) for item in image])
-    return load_image(image)[None]
+    return _as_batch(image)[0]  # the engine's reading of an image or a batch, as dream() does

@@ -23,6 +23,14 @@ def _pink(size: int, exponent: float, seed: int = 0) -> np.ndarray:
     return np.real(np.fft.ifft2(spectrum))
 
 
+def test_spectrum_frequencies_follow_the_centred_spectrum():
+    frequencies = measure.spectrum_frequencies((6, 5))
+    unshifted = np.sqrt(np.fft.fftfreq(6)[:, None] ** 2 + np.fft.fftfreq(5)[None, :] ** 2)
+    np.testing.assert_allclose(frequencies, np.fft.fftshift(unshifted))
+    power = measure.power_spectrum(np.random.default_rng(0).normal(size=(6, 5)))
+    assert frequencies[np.unravel_index(np.argmin(power), power.shape)] == 0.0  # the mean is removed: 0 at DC
+
+
 def test_spectral_slope():
     assert abs(measure.spectral_slope(np.random.default_rng(0).normal(size=(128, 128)))) < 0.3
     assert measure.spectral_slope(_pink(128, 2.0)) == pytest.approx(-2.0, abs=0.3)

@@ -89,6 +89,9 @@ def test_visualize_from_a_photo_starts_at_the_photo(tiny, cat64):
         float(dd.objective_values(tiny, objective, photo)[0]), rel=1e-4
     )
     np.testing.assert_allclose(first.image, photo, atol=1e-3)
+    from_tensor = param.visualize(objective, tiny, tf.constant(photo), num_steps=1, learning_rate=1e-6,
+                                  progress=False)  # read like dream() reads its image
+    np.testing.assert_allclose(from_tensor.image, first.image, atol=1e-6)
     result = param.visualize(objective, tiny, photo, num_steps=10, learning_rate=0.02, progress=False)
     assert result.history[-1] > result.history[0]
 

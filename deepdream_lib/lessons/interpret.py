@@ -28,7 +28,7 @@ from deepdream_lib.engine import objective_values
 from deepdream_lib.imagenet_classes import top_k
 from deepdream_lib.images import load_image
 from deepdream_lib.lessons.attribution import logit_gradient, spearman
-from deepdream_lib.measure import grayscale, power_spectrum
+from deepdream_lib.measure import grayscale, power_spectrum, spectrum_frequencies
 from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import class_logit
 
@@ -161,8 +161,7 @@ def spectrum_correlation(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape != b.shape:
         raise ValueError(f"The images differ in shape: {a.shape} vs {b.shape}.")
     height, width = a.shape[:2]
-    fy, fx = np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij")
-    radius = np.fft.fftshift(np.round(np.hypot(fy, fx) * max(height, width)).astype(int)).reshape(-1)
+    radius = np.round(spectrum_frequencies((height, width)) * max(height, width)).astype(int).reshape(-1)
     keep = radius > 0
     spectra = []
     for image in (a, b):
