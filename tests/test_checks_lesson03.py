@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -36,6 +38,23 @@ SIZE_MISTAKES = {
         lambda h, w, n, r: [(round(h / r**k), round(w / r**k)) for k in range(n, 0, -1)], "own size"
     ),
     "no return": (lambda h, w, n, r: None, "return"),
+    "floor division": (
+        lambda h, w, n, r: [(h // r**k, w // r**k) for k in range(n - 1, -1, -1)], "rounded down"
+    ),
+    "rounds up": (
+        lambda h, w, n, r: [(math.ceil(h / r**k), math.ceil(w / r**k)) for k in range(n - 1, -1, -1)],
+        "rounded up",
+    ),
+    "height for both sides": (
+        lambda h, w, n, r: [(round(h / r**k), round(h / r**k)) for k in range(n - 1, -1, -1)],
+        "height for both",
+    ),
+    "fixed octave_scale": (lambda h, w, n, r: octave_sizes(h, w, n, 1.4), "octave_scale = 1.4"),
+    "fixed number of octaves": (lambda h, w, n, r: octave_sizes(h, w, 3, r), "whatever num_octaves"),
+    "divides by r * k": (
+        lambda h, w, n, r: [(round(h / (r * k)), round(w / (r * k))) for k in range(n - 1, -1, -1)],
+        "octave_scale ** k",
+    ),
 }
 
 
@@ -79,6 +98,21 @@ JITTER_MISTAKES = {
     ),
     "wrong shape": (lambda f, x, s: jittered_gradient(f, x, s)[0], "Wrong shape"),
     "no return": (lambda f, x, s: None, "return"),
+    "(dx, dy) instead of (dy, dx)": (
+        lambda f, x, s: tf.roll(f(tf.roll(x, s[::-1], axis=[1, 2])), [-s[1], -s[0]], axis=[1, 2]),
+        "by (-5, 3) and the gradient back by (5, -3)",
+    ),
+    "only one part negated": (
+        lambda f, x, s: tf.roll(f(tf.roll(x, s, axis=[1, 2])), [-s[0], s[1]], axis=[1, 2]),
+        "back by (-3, -5)",
+    ),
+    "rolls the rows only": (
+        lambda f, x, s: tf.roll(f(tf.roll(x, s[0], axis=1)), -s[0], axis=1), "by (3, 0) and the gradient"
+    ),
+    "-shift of a tuple": (lambda f, x, s: tf.roll(f(tf.roll(x, s, axis=[1, 2])), -s, axis=[1, 2]), "tuple"),
+    "axes 2, 3": (
+        lambda f, x, s: tf.roll(f(tf.roll(x, s, axis=[2, 3])), [-v for v in s], axis=[2, 3]), "axis=[1, 2]"
+    ),
 }
 
 
@@ -129,7 +163,80 @@ def _skips_first(image, sizes, dream_at, resize):
     return current
 
 
+def _no_detail(image, sizes, dream_at, resize):
+    current = resize(image, sizes[0])
+    for index, size in enumerate(sizes):
+        if index > 0:
+            current = resize(image, size)  # the dream of the smaller octave is dropped
+        current = dream_at(current)
+    return current
+
+
+def _base_is_the_dream(image, sizes, dream_at, resize):
+    base = resize(image, sizes[0])
+    current = base
+    for index, size in enumerate(sizes):
+        if index > 0:
+            detail = resize(current - base, size)
+            base = resize(image, size)
+            current = base + detail
+        current = dream_at(current)
+        base = current  # "base = previous dream": the detail current - base is 0 from then on
+    return current
+
+
+def _enlarged_dream_as_base(image, sizes, dream_at, resize):
+    base = resize(image, sizes[0])
+    current = base
+    for index, size in enumerate(sizes):
+        if index > 0:
+            detail = resize(current - base, size)
+            base = resize(current, size)
+            current = base + detail
+        current = dream_at(current)
+    return current
+
+
+def _base_first(image, sizes, dream_at, resize):
+    base = resize(image, sizes[0])
+    current = base
+    for index, size in enumerate(sizes):
+        if index > 0:
+            base = resize(image, size)  # replaced before the detail is taken: sizes differ
+            current = base + resize(current - base, size)
+        current = dream_at(current)
+    return current
+
+
+def _clips(image, sizes, dream_at, resize):
+    base = resize(image, sizes[0])
+    current = base
+    for index, size in enumerate(sizes):
+        if index > 0:
+            detail = resize(current - base, size)
+            base = resize(image, size)
+            current = np.clip(base + detail, 0.0, 1.0)
+        current = dream_at(current)
+    return current
+
+
+def _own_resize(image, sizes, dream_at, resize):
+    nearest = lambda x, size: tf.image.resize(x[None], size, method="nearest").numpy()[0]  # noqa: E731
+    return detail_octaves(image, sizes, dream_at, nearest)
+
+
+def _only_the_detail(image, sizes, dream_at, resize):
+    return detail_octaves(image, sizes, dream_at, resize) - resize(image, sizes[-1])
+
+
 DETAIL_MISTAKES = {
+    "forgot the detail": (_no_detail, "dropped the dream"),
+    "base = previous dream": (_base_is_the_dream, "dropped the dream"),
+    "enlarged dream as base": (_enlarged_dream_as_base, "enlarged *dream*"),
+    "base replaced first": (_base_first, "different sizes"),
+    "clips between octaves": (_clips, "clipped"),
+    "own resize": (_own_resize, "never called the `resize`"),
+    "returns the detail": (_only_the_detail, "only the detail"),
     "resize mode": (lesson03._resize_octaves, "resize* mode"),
     "largest first": (lambda x, s, d, r: detail_octaves(x, s[::-1], d, r), "largest octave first"),
     "skips the first octave": (_skips_first, "once per octave"),
