@@ -1,8 +1,9 @@
 """Images in and out: load from anywhere, convert to RGB floats in [0, 1], resize, save.
 
 Inside the library an image is a ``float32`` array of shape ``(H, W, 3)`` with values in ``[0, 1]``
-(or a batch ``(B, H, W, 3)``). Every loader returns that form, whatever came in: a path, a URL, a
-numpy array, a PIL image, or the name of a sample image bundled with scikit-image.
+(or a batch ``(B, H, W, 3)``). Every loader returns that form, whatever came in: a path, a URL, the
+bytes of an image file, a numpy array, a PIL image, or the name of a sample image bundled with
+scikit-image. Photos come upright: the EXIF orientation that phones write is applied on load.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from deepdream_lib.errors import ImageError
 
-ImageLike = str | os.PathLike | np.ndarray | Image.Image
+ImageLike = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 #: Samples that scikit-image ships inside its wheel (no download needed).
 SAMPLES: dict[str, str] = {
@@ -32,6 +33,7 @@ SAMPLES: dict[str, str] = {
     "camera": "The cameraman, grayscale (scikit-image)",
 }
 
+ORIENTATION_TAG = 0x0112  # EXIF "Orientation": 1 upright, 6 rotate 90 degrees clockwise to show, ...
 MIN_SIZE = 16  # smallest side in pixels that the networks here can look at
 MAX_PIXELS = 64_000_000  # refuse larger inputs outright (decompression bombs)
 MAX_URL_BYTES = 25 * 1024 * 1024
@@ -50,12 +52,16 @@ def sample(name: str, max_size: int | None = None) -> np.ndarray:
 def load_image(source: ImageLike, max_size: int | None = None) -> np.ndarray:
     """Load an image as float32 RGB in [0, 1], shape (H, W, 3).
 
-    ``source`` is a file path, an ``http(s)://`` URL, a numpy array (uint8, uint16, bool or float in
-    [0, 1]; grayscale, RGB or RGBA), a PIL image, or ``"sample:NAME"`` for a bundled sample.
+    ``source`` is a file path, an ``http(s)://`` URL, the bytes of an image file, a numpy array (uint8,
+    uint16, bool or float in [0, 1]; grayscale, RGB or RGBA), a PIL image, or ``"sample:NAME"`` for a
+    bundled sample. Files, URLs, bytes and PIL images are turned upright by their EXIF orientation.
     ``max_size`` shrinks the image (keeping its aspect ratio) so its longer side is at most that.
     """
     if isinstance(source, Image.Image):
-        array = pil_to_array(source)
+        array = pil_to_array(upright(source))
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        array = pil_to_array(_open_pil(data, f"<{len(data):,} bytes>"))
     elif isinstance(source, np.ndarray):
         array = array_to_rgb(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -68,8 +74,8 @@ def load_image(source: ImageLike, max_size: int | None = None) -> np.ndarray:
             array = pil_to_array(_open_pil(_read_path(Path(text)), text))
     else:
         raise ImageError(
-            f"Cannot load an image from a {type(source).__name__}: give a path, a URL, a numpy array "
-            "or a PIL image."
+            f"Cannot load an image from a {type(source).__name__}: give a path, a URL, the bytes of an "
+            "image file, a numpy array or a PIL image."
         )
     _check_size(array.shape[:2])
     return resize_max(array, max_size) if max_size else array
@@ -109,11 +115,21 @@ def _open_pil(data: bytes, name: str) -> Image.Image:
                 f"{name} is {image.width}x{image.height} pixels, more than {MAX_PIXELS:,}; resize it first."
             )
         image.load()
+        return upright(image)
     except UnidentifiedImageError as error:
         raise ImageError(f"{name} is not an image file that Pillow can read.") from error
     except (OSError, SyntaxError, Image.DecompressionBombError) as error:
         raise ImageError(f"{name} could not be decoded (truncated or corrupt?): {error}") from error
-    return image
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned the way its EXIF orientation tag says it is shown (phones store photos sideways).
+
+    An image without the tag is returned as it is. (Pillow's ``ImageOps.exif_transpose``.)
+    """
+    if image.getexif().get(ORIENTATION_TAG, 1) == 1:
+        return image
+    return ImageOps.exif_transpose(image)
 
 
 def pil_to_array(image: Image.Image) -> np.ndarray:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from deepdream_lib import images
 from deepdream_lib.errors import ImageError
 from deepdream_lib.images import (
     MIN_SIZE,
@@ -126,16 +129,72 @@ def test_jpeg_and_pil_sources(tmp_path):
 
 def test_url_download_from_a_local_server(tmp_path):
     Image.fromarray(_checkerboard(32, 40)).save(tmp_path / "served.png")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    with _server(functools.partial(_Files, directory=str(tmp_path))) as base:
+        np.testing.assert_allclose(load_image(f"{base}/served.png"), _checkerboard(32, 40) / 255.0, atol=1e-6)
+        with pytest.raises(ImageError, match="Could not download"):
+            load_image(f"{base}/missing.png")  # 404
+
+
+class _Quiet(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no request lines in the test output
+        pass
+
+
+class _Files(_Quiet, http.server.SimpleHTTPRequestHandler):
+    """Serves the files of ``directory``."""
+
+
+@contextlib.contextmanager
+def _server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 in a thread; yields the base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}/served.png"
-        np.testing.assert_allclose(load_image(url), _checkerboard(32, 40) / 255.0, atol=1e-6)
-        with pytest.raises(ImageError, match="Could not download"):
-            load_image(f"http://127.0.0.1:{server.server_port}/missing.png")  # 404
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- photos come upright: the EXIF orientation is applied on every route --------------------------
+
+
+def _sideways_jpeg(path) -> np.ndarray:
+    """A 120x90 JPEG (left half red, right half blue) tagged "rotate 90 degrees clockwise to show"; it
+    returns the picture as it should be shown (90x120: red on top, blue below), as phones write them."""
+    stored = np.zeros((90, 120, 3), np.uint8)
+    stored[:, :60] = (220, 20, 20)
+    stored[:, 60:] = (20, 20, 220)
+    exif = Image.Exif()
+    exif[images.ORIENTATION_TAG] = 6
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    return np.rot90(stored, k=-1)  # clockwise
+
+
+@pytest.mark.parametrize("route", ["path", "bytes", "pil", "url"])
+def test_exif_orientation_is_applied_on_every_route(tmp_path, route):
+    path = tmp_path / "phone.jpg"
+    shown = _sideways_jpeg(path)
+    if route == "url":
+        with _server(functools.partial(_Files, directory=str(tmp_path))) as base:
+            image = load_image(f"{base}/phone.jpg")
+    else:
+        source = {"path": path, "bytes": path.read_bytes(), "pil": Image.open(path)}[route]
+        image = load_image(source)
+    assert image.shape == (120, 90, 3)  # shown upright, not as stored (90 rows of 120)
+    away_from_the_edge = np.r_[0:56, 64:120]  # JPEG blurs the colours across the red-blue edge
+    np.testing.assert_allclose(image[away_from_the_edge], shown[away_from_the_edge] / 255.0, atol=12 / 255)
+    assert image[0, 45, 0] > 0.8 and image[-1, 45, 2] > 0.8  # red on top, blue at the bottom
+
+
+def test_images_without_an_orientation_are_left_as_they_are(tmp_path):
+    pixels = _checkerboard(20, 30)
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+    for source in (tmp_path / "plain.png", (tmp_path / "plain.png").read_bytes(), Image.fromarray(pixels)):
+        np.testing.assert_array_equal(load_image(source), pixels / np.float32(255.0))
+
+
+def test_bytes_that_are_not_an_image_are_refused_with_their_size():
+    with pytest.raises(ImageError, match=r"<13 bytes> is not an image file"):
+        load_image(b"not a picture")
