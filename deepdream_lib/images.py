@@ -8,8 +8,11 @@ scikit-image. Photos come upright: the EXIF orientation that phones write is app
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,8 +39,9 @@ SAMPLES: dict[str, str] = {
 ORIENTATION_TAG = 0x0112  # EXIF "Orientation": 1 upright, 6 rotate 90 degrees clockwise to show, ...
 MIN_SIZE = 16  # smallest side in pixels that the networks here can look at
 MAX_PIXELS = 64_000_000  # refuse larger inputs outright (decompression bombs)
-MAX_URL_BYTES = 25 * 1024 * 1024
-URL_TIMEOUT_S = 15.0
+MAX_URL_BYTES = 25 * 1024 * 1024  # a download larger than this is refused
+URL_TIMEOUT_S = 30.0  # deadline for a whole download: name lookup, connection and every read
+URL_CHUNK_BYTES = 64 * 1024
 
 
 def sample(name: str, max_size: int | None = None) -> np.ndarray:
@@ -55,6 +59,7 @@ def load_image(source: ImageLike, max_size: int | None = None) -> np.ndarray:
     ``source`` is a file path, an ``http(s)://`` URL, the bytes of an image file, a numpy array (uint8,
     uint16, bool or float in [0, 1]; grayscale, RGB or RGBA), a PIL image, or ``"sample:NAME"`` for a
     bundled sample. Files, URLs, bytes and PIL images are turned upright by their EXIF orientation.
+    A URL must download within ``URL_TIMEOUT_S`` seconds in all and be at most ``MAX_URL_BYTES``.
     ``max_size`` shrinks the image (keeping its aspect ratio) so its longer side is at most that.
     """
     if isinstance(source, Image.Image):
@@ -90,21 +95,75 @@ def _read_path(path: Path) -> bytes:
 
 
 def _fetch_url(url: str) -> bytes:
+    """Download ``url`` within ``URL_TIMEOUT_S`` seconds in all, refusing more than ``MAX_URL_BYTES``.
+
+    The download runs in a worker thread that the caller waits for at most the deadline, so a name
+    lookup, a connection or a server that trickles bytes cannot hold the caller longer (a socket
+    timeout alone applies to each read, not to the whole). The worker stops by itself at the deadline.
+    """
     scheme = urllib.parse.urlparse(url).scheme.lower()
     if scheme not in {"http", "https"}:
         raise ImageError(f"Only http:// and https:// URLs can be loaded, not {scheme}:// ({url}).")
-    try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
-            data = response.read(MAX_URL_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    timeout, limit = float(URL_TIMEOUT_S), int(MAX_URL_BYTES)
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["data"] = _download(url, time.monotonic() + timeout, limit)
+        except Exception as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="deepdream-download", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    error = outcome.get("error")
+    if worker.is_alive() or isinstance(error, TimeoutError) or isinstance(
+        getattr(error, "reason", None), TimeoutError
+    ):
+        raise ImageError(
+            f"Gave up on {url}: the download took longer than {timeout:g} s (URL_TIMEOUT_S, the limit for "
+            "the whole download). Check the address, or download the file and load it from disk."
+        )
+    if isinstance(error, _TooLarge):
+        raise ImageError(
+            f"{url} is larger than {_size_text(limit)} (MAX_URL_BYTES, the download limit); download it "
+            "and resize it first."
+        )
+    if isinstance(error, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
         raise ImageError(
             f"Could not download {url}: {error}. Offline? Use a bundled sample, e.g. sample('chelsea')."
         ) from error
-    if len(data) > MAX_URL_BYTES:
-        raise ImageError(
-            f"{url} is larger than {MAX_URL_BYTES // 2**20} MiB; download it and resize it first."
-        )
-    return data
+    if error is not None:
+        raise error
+    return outcome["data"]
+
+
+class _TooLarge(Exception):
+    """A download went past its size limit (turned into an ImageError that names the URL)."""
+
+
+def _download(url: str, deadline: float, limit: int) -> bytes:
+    """The body of ``url``, read in chunks until the end, ``deadline`` (monotonic clock) or ``limit``."""
+    remaining = max(deadline - time.monotonic(), 0.001)
+    with urllib.request.urlopen(url, timeout=remaining) as response:  # noqa: S310 (scheme checked)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        chunks, size = [], 0
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunk = response.read1(URL_CHUNK_BYTES)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size:,} bytes"
 
 
 def _open_pil(data: bytes, name: str) -> Image.Image:

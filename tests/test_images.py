@@ -6,6 +6,7 @@ import contextlib
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -198,3 +199,59 @@ def test_images_without_an_orientation_are_left_as_they_are(tmp_path):
 def test_bytes_that_are_not_an_image_are_refused_with_their_size():
     with pytest.raises(ImageError, match=r"<13 bytes> is not an image file"):
         load_image(b"not a picture")
+
+
+# --- URLs: one deadline for the whole download, and a size limit ----------------------------------
+
+
+class _Trickle(_Quiet):
+    """Sends its headers, then one byte a second, at most 20 of them (it stops by itself)."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", "20")
+        self.end_headers()
+        try:
+            for _ in range(20):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(1.0)
+        except OSError:  # the client gave up
+            pass
+
+
+class _TooMuch(_Quiet):
+    """``/declared`` says it sends 50,000 bytes; ``/undeclared`` sends them without saying so."""
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.path == "/declared":
+            self.send_header("Content-Length", "50000")
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(b"x" * 50_000)
+
+
+def test_a_url_that_trickles_gives_up_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(images, "URL_TIMEOUT_S", 1.5)
+    with _server(_Trickle) as base:
+        url = f"{base}/slow.png"
+        start = time.monotonic()
+        with pytest.raises(ImageError) as caught:
+            load_image(url)
+        elapsed = time.monotonic() - start
+    message = str(caught.value)
+    assert url in message and "1.5 s" in message and "URL_TIMEOUT_S" in message, message
+    assert 1.4 < elapsed < 4.0, elapsed  # the whole download, not each read (20 one-second reads)
+
+
+@pytest.mark.parametrize("path", ["declared", "undeclared"])
+def test_a_url_that_sends_too_much_is_refused(monkeypatch, path):
+    monkeypatch.setattr(images, "MAX_URL_BYTES", 10_000)
+    with _server(_TooMuch) as base:
+        url = f"{base}/{path}"
+        with pytest.raises(ImageError) as caught:
+            load_image(url)
+    message = str(caught.value)
+    assert url in message and "10,000 bytes" in message and "MAX_URL_BYTES" in message, message
