@@ -24,6 +24,17 @@ CHANNEL_MISTAKES = {
     "other layer": (lambda acts, n, c: channel_objective(acts, "block1_conv2", c), "another layer"),
     "numpy": (lambda acts, n, c: np.mean(acts[n].numpy()[..., c], axis=(1, 2)), "not differentiable"),
     "no return": (lambda acts, n, c: None, "return"),
+    "keeps the channel axis": (
+        lambda acts, n, c: tf.reduce_mean(acts[n][..., c : c + 1], axis=[1, 2]), "(3, 1)"
+    ),
+    "height only": (lambda acts, n, c: tf.reduce_mean(acts[n][..., c], axis=1), "height only"),
+    "batch and rows": (lambda acts, n, c: tf.reduce_mean(acts[n][..., c], axis=[0, 1]), "axes 0 and 1"),
+    "axis 2": (lambda acts, n, c: tf.reduce_mean(acts[n][:, :, c], axis=[1, 2]), "axis 2"),
+    "index + 1": (lambda acts, n, c: channel_objective(acts, n, c + 1), "no + 1"),
+    "last channel": (lambda acts, n, c: channel_objective(acts, n, -1), "last channel"),
+    "squared": (lambda acts, n, c: tf.reduce_mean(acts[n][..., c] ** 2, axis=[1, 2]), "*squared*"),
+    "hard-coded channel": (lambda acts, n, c: channel_objective(acts, n, 2), "the `index` argument"),
+    "hard-coded layer": (lambda acts, n, c: channel_objective(acts, "block4_conv3", c), "`name` argument"),
 }
 
 
@@ -62,6 +73,21 @@ NEURON_MISTAKES = {
     ),
     "fixed numbers": (_fixed_centre, "fixed numbers"),
     "all channels": (lambda acts, n, c: acts[n][:, 2, 3, :], "one value per image"),
+    "largest activation": (lambda acts, n, c: tf.reduce_max(acts[n][..., c], axis=[1, 2]), "largest"),
+    "3 x 3 patch": (
+        lambda acts, n, c: tf.reduce_mean(acts[n][:, 1:4, 2:5, c], axis=[1, 2]), "3 x 3 patch"
+    ),
+    "bottom-right corner": (lambda acts, n, c: acts[n][:, -1, -1, c], "row 3, column 6"),
+    "rounds up": (
+        lambda acts, n, c: acts[n][:, acts[n].shape[1] // 2, -(-acts[n].shape[2] // 2), c], "row 2, column 4"
+    ),
+    "width for both": (
+        lambda acts, n, c: acts[n][:, acts[n].shape[2] // 2, acts[n].shape[2] // 2, c],
+        "row 3, column 3",
+    ),
+    "channel + 1": (lambda acts, n, c: neuron_objective(acts, n, c + 1), "You took channel 4"),
+    "numpy": (lambda acts, n, c: neuron_objective(acts, n, c).numpy(), "not differentiable"),
+    "hard-coded layer": (lambda acts, n, c: neuron_objective(acts, "block4_conv3", c), "the `name` argument"),
 }
 
 
@@ -104,6 +130,25 @@ ATLAS_MISTAKES = {
         "averaged all the listed channels",
     ),
     "one number": (lambda acts, n, ids: tf.reduce_sum(atlas_objective(acts, n, ids)), "one number"),
+    "indices reversed": (lambda acts, n, ids: atlas_objective(acts, n, ids[::-1]), "opposite orders"),
+    "sum of the listed channels": (
+        lambda acts, n, ids: tf.reduce_sum(tf.stack([channel_objective(acts, n, c) for c in ids]), axis=0),
+        "added up all the listed channels",
+    ),
+    "gather without batch_dims": (
+        lambda acts, n, ids: tf.gather(tf.reduce_mean(acts[n], axis=[1, 2]), ids, axis=1), "batch_dims=1"
+    ),
+    "summed positions": (
+        lambda acts, n, ids: tf.stack([tf.reduce_sum(acts[n][i, ..., c]) for i, c in enumerate(ids)]),
+        "summed over the positions",
+    ),
+    "largest activation": (
+        lambda acts, n, ids: tf.stack([tf.reduce_max(acts[n][i, ..., c]) for i, c in enumerate(ids)]),
+        "largest activation",
+    ),
+    "numpy": (lambda acts, n, ids: atlas_objective(acts, n, ids).numpy(), "not differentiable"),
+    "hard-coded indices": (lambda acts, n, ids: atlas_objective(acts, n, [6, 1, 3]), "`indices` argument"),
+    "hard-coded layer": (lambda acts, n, ids: atlas_objective(acts, "block4_conv3", ids), "`name` argument"),
 }
 
 
@@ -138,6 +183,10 @@ TOP_MISTAKES = {
     "k + 1": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[: k + 1], "exactly k"),
     "in place": (_sorts_in_place, "changed the activation"),
     "no return": (lambda a, k: None, "return"),
+    "the k - 1 first": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[: k - 1], "exactly k"),
+    "rows ranked": (lambda a, k: np.argsort(-a.mean(axis=(1, 2)))[:k], "ranked the *rows*"),
+    "float indices": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[:k].astype(float), "integer"),
+    "fixed k": (lambda a, k: np.argsort(-a.mean(axis=(0, 1)))[:4], "exactly k = 7"),
 }
 
 
@@ -145,6 +194,8 @@ def test_top_channels(capsys):
     fails_with(lesson04.check_top_channels, blank, "Not implemented yet")
     passes(lesson04.check_top_channels, top_channels, capsys)
     passes(lesson04.check_top_channels, lambda a, k: list(np.argsort(a.mean(axis=(0, 1)))[::-1][:k]), capsys)
+    passes(lesson04.check_top_channels, lambda a, k: tf.math.top_k(tf.reduce_mean(a, axis=[0, 1]), k).indices,
+           capsys)
 
 
 @pytest.mark.parametrize("mistake", list(TOP_MISTAKES))

@@ -3,7 +3,8 @@
 Each check builds small random activations (a batch of non-square feature maps, so rows and columns
 cannot be confused silently), runs the learner's function, and diagnoses the usual mistakes: averaging
 over the batch or the channels, indexing the wrong axis, a neuron off the centre or with rows and columns
-swapped, one channel for every image of an atlas, channels sorted the wrong way round.
+swapped, one channel for every image of an atlas, channels sorted the wrong way round, a layer name,
+channel index or k written into the code.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tensorflow as tf
 from deepdream_lib.course.checks import CheckFailed, check, expect
 
 NAME = "block4_conv3"
+OTHER = "block1_conv2"
 
 
 def _activations(seed: int, shape: tuple[int, int, int, int] = (3, 4, 7, 6)) -> dict[str, tf.Tensor]:
@@ -23,10 +25,11 @@ def _activations(seed: int, shape: tuple[int, int, int, int] = (3, 4, 7, 6)) -> 
     rng = np.random.default_rng(seed)
     values = np.maximum(rng.normal(0.2, 1.0, shape), 0.0).astype(np.float32)
     decoy = rng.uniform(5.0, 9.0, shape).astype(np.float32)
-    return {NAME: tf.constant(values), "block1_conv2": tf.constant(decoy)}
+    return {NAME: tf.constant(values), OTHER: tf.constant(decoy)}
 
 
-def _values(result: object, what: str, batch: int) -> np.ndarray:
+def _values(result: object, what: str, batch: int, shapes: dict | None = None) -> np.ndarray:
+    """The learner's objective as a (batch,) array; ``shapes`` maps a wrong shape to its diagnosis."""
     if result is None:
         raise CheckFailed(f"{what} returned None: did you forget the `return`?")
     try:
@@ -39,10 +42,25 @@ def _values(result: object, what: str, batch: int) -> np.ndarray:
             "reduce over height and width only (axis=[1, 2]), never over the batch axis 0."
         )
     if values.shape != (batch,):
+        reason = (shapes or {}).get(values.shape, "")
         raise CheckFailed(
             f"{what} returned shape {values.shape}; it must be one value per image: ({batch},)."
+            + (f" {reason}" if reason else "")
         )
     return values
+
+
+def _shape_reasons(a: np.ndarray) -> dict[tuple[int, ...], str]:
+    """What the usual wrong shapes of a channel objective on the (B, h, w, C) array ``a`` mean."""
+    batch, height, width, _ = a.shape
+    return {
+        (batch, 1): "The channel axis is still there (a slice [..., index:index + 1] or keepdims=True): "
+        "index it with [..., index], which drops the axis.",
+        (batch, width): "You averaged over height only: average over height and width, axis=[1, 2].",
+        (batch, height): "You averaged over width only: average over height and width, axis=[1, 2].",
+        (width,): "You averaged over axes 0 and 1 (the batch and the rows): the batch axis must stay; "
+        "average over height and width, axis=[1, 2].",
+    }
 
 
 def _differentiable(function: Callable, activations: dict, *args, what: str) -> None:
@@ -59,6 +77,23 @@ def _differentiable(function: Callable, activations: dict, *args, what: str) -> 
     )
 
 
+def _uses_the_name(function: Callable, activations: dict, reference: Callable, *args, what: str) -> None:
+    """Asked for the other layer, the function must read it: a layer name written into the code fails."""
+    asked = np.asarray(function(activations, OTHER, *args), dtype=np.float64)
+    right = reference(activations[OTHER].numpy().astype(np.float64))
+    expect(
+        asked.shape == right.shape and np.allclose(asked, right, rtol=1e-4),
+        f"Asked for layer {OTHER}, {what} did not return its value: you wrote the layer's name into your "
+        "code. Use the `name` argument: activations[name].",
+    )
+
+
+def _first_wrong(result: np.ndarray, expected: np.ndarray) -> int:
+    """The first image whose value is wrong (so that a message never shows two equal numbers)."""
+    wrong = np.flatnonzero(~np.isclose(result, expected, rtol=1e-4))
+    return int(wrong[0]) if wrong.size else 0
+
+
 # --- exercise 1 --------------------------------------------------------------------------------------
 
 
@@ -67,36 +102,98 @@ def check_channel_objective(channel_objective: Callable) -> None:
     activations = _activations(1)
     a = activations[NAME].numpy().astype(np.float64)
     index = 2  # < h, so that indexing the rows by mistake gives numbers, which we can diagnose
-    result = _values(channel_objective(activations, NAME, index), "channel_objective", a.shape[0])
+    result = _values(channel_objective(activations, NAME, index), "channel_objective", a.shape[0],
+                     _shape_reasons(a))
     expected = a[..., index].mean(axis=(1, 2))
-    if np.allclose(result, activations["block1_conv2"].numpy()[..., index].mean(axis=(1, 2)), rtol=1e-4):
-        raise CheckFailed("You used another layer: read activations[name], the layer the objective is about.")
-    if np.allclose(result, a.mean(axis=(1, 2, 3)), rtol=1e-4):
-        raise CheckFailed(
-            "You returned the mean over all channels: that is the *layer* objective. Keep only channel "
-            "`index` (the last axis: activation[..., index])."
-        )
-    if np.allclose(result, a[..., index].sum(axis=(1, 2)), rtol=1e-4):
-        raise CheckFailed(
-            "You summed over the positions instead of averaging: the objective is the *mean* over height "
-            "and width (tf.reduce_mean), so it does not grow with the image's size."
-        )
-    if np.allclose(result, a[..., index].max(axis=(1, 2)), rtol=1e-4):
-        raise CheckFailed("You took the maximum over the positions: the channel objective is their mean.")
-    if a.shape[1] > index and np.allclose(result, a[:, index].mean(axis=(1, 2)), rtol=1e-4):
-        raise CheckFailed(
-            "You indexed axis 1 (rows): activations are (batch, height, width, channels), so the channel is "
-            "the last axis: activation[..., index]."
-        )
+    mistakes = [
+        (activations[OTHER].numpy()[..., index].mean(axis=(1, 2)),
+         "You used another layer: read activations[name], the layer the objective is about."),
+        (a.mean(axis=(1, 2, 3)), "You returned the mean over all channels: that is the *layer* objective. "
+         "Keep only channel `index` (the last axis: activation[..., index])."),
+        (a[..., index].sum(axis=(1, 2)), "You summed over the positions instead of averaging: the objective "
+         "is the *mean* over height and width (tf.reduce_mean), so it does not grow with the image's size."),
+        (a[..., index].max(axis=(1, 2)),
+         "You took the maximum over the positions: the channel objective is their mean."),
+        ((a[..., index] ** 2).mean(axis=(1, 2)), "You averaged the *squared* activations; the channel "
+         "objective is the plain mean of channel `index`."),
+        (a[:, index].mean(axis=(1, 2)), "You indexed axis 1 (rows): activations are (batch, height, width, "
+         "channels), so the channel is the last axis: activation[..., index]."),
+        (a[:, :, index].mean(axis=(1, 2)), "You indexed axis 2 (columns): activations are (batch, height, "
+         "width, channels), so the channel is the last axis: activation[..., index]."),
+        (a[..., index + 1].mean(axis=(1, 2)), f"You took channel {index + 1}, one after `index` = {index}: "
+         "channels are numbered from 0, so channel `index` is activation[..., index], no + 1."),
+        (a[..., -1].mean(axis=(1, 2)), "You took the last channel ([..., -1]); take channel `index`."),
+    ]
+    for values, message in mistakes:
+        if np.allclose(result, values, rtol=1e-4) and not np.allclose(values, expected, rtol=1e-4):
+            raise CheckFailed(message)
+    first = _first_wrong(result, expected)
     expect(
         np.allclose(result, expected, rtol=1e-4),
-        f"Image 0 gives {result[0]:.4f}; the mean of channel {index} over height and width is "
-        f"{expected[0]:.4f}.",
+        f"Image {first} gives {result[first]:.4f}; the mean of channel {index} over height and width is "
+        f"{expected[first]:.4f}.",
     )
     _differentiable(channel_objective, activations, index, what="channel_objective")
+    # the caller chooses the channel and the layer: other ones must give their own means
+    again = _values(channel_objective(activations, NAME, 4), "channel_objective", a.shape[0])
+    expect(
+        np.allclose(again, a[..., 4].mean(axis=(1, 2)), rtol=1e-4),
+        "Asked for channel 4, your function did not return its mean: you wrote the channel's number into "
+        "your code. Use the `index` argument: activations[name][..., index].",
+    )
+    _uses_the_name(channel_objective, activations, lambda b: b[..., index].mean(axis=(1, 2)), index,
+                   what="channel_objective")
 
 
 # --- exercise 2 --------------------------------------------------------------------------------------
+
+
+def _diagnose_neuron(result: np.ndarray, a: np.ndarray, index: int) -> None:
+    """Name the mistake of a neuron objective that is not channel ``index`` at (h // 2, w // 2)."""
+    _, h, w, _ = a.shape
+    expected = a[:, h // 2, w // 2, index]
+    patch = a[:, h // 2 - 1 : h // 2 + 2, w // 2 - 1 : w // 2 + 2, index].mean(axis=(1, 2))
+    mistakes = [
+        (a[..., index].mean(axis=(1, 2)), "You averaged the channel over all positions: that is the "
+         "*channel* objective. A neuron is one position: activation[:, h // 2, w // 2, index]."),
+        (a[..., index].max(axis=(1, 2)), "You took the channel's largest activation over all positions. A "
+         "neuron is one fixed position, the centre: activation[:, h // 2, w // 2, index]."),
+        (patch, "You averaged a 3 x 3 patch around the centre; a neuron is the single unit at row h // 2, "
+         "column w // 2."),
+        (a[:, h // 2, w // 2, :].mean(axis=-1), "You averaged over the channels at the centre: keep only "
+         "channel `index`."),
+    ]
+    for values, message in mistakes:
+        if np.allclose(result, values, rtol=1e-4):
+            raise CheckFailed(message)
+    if np.allclose(result, a[:, 0, 0, index], rtol=1e-4):
+        raise CheckFailed("You took the neuron at the top-left corner (0, 0), not the centre.")
+    if np.allclose(result, a[:, w // 2 % h, h // 2, index], rtol=1e-4):
+        raise CheckFailed(
+            "Rows and columns are swapped: the feature map is (batch, height, width, channels), so the row "
+            "index h // 2 comes first, then the column w // 2."
+        )
+    if np.allclose(result, a[:, (h - 1) // 2, (w - 1) // 2, index], rtol=1e-4):
+        raise CheckFailed(
+            "For an even size you took the unit just above/left of the centre ((h - 1) // 2). Use h // 2 and "
+            "w // 2, as the library's dd.neuron does, so your neuron is the same as the lesson's."
+        )
+    places = [
+        (row, col, channel)
+        for row, col, channel in np.ndindex(a.shape[1:])
+        if np.allclose(result, a[:, row, col, channel], rtol=1e-4)
+    ]
+    if len(places) == 1:
+        row, col, channel = places[0]
+        raise CheckFailed(
+            f"You took channel {channel} at row {row}, column {col}; the neuron is channel `index` = {index} "
+            f"at the centre, row h // 2 = {h // 2}, column w // 2 = {w // 2} (the map is {h} x {w})."
+        )
+    first = _first_wrong(result, expected)
+    raise CheckFailed(
+        f"Image {first} gives {result[first]:.4f}; channel {index} at row {h // 2}, column {w // 2} is "
+        f"{expected[first]:.4f}."
+    )
 
 
 @check("neuron_objective returns one channel's activation at the centre (row h // 2, column w // 2)")
@@ -106,32 +203,8 @@ def check_neuron_objective(neuron_objective: Callable) -> None:
     _, h, w, _ = a.shape
     index = 3
     result = _values(neuron_objective(activations, NAME, index), "neuron_objective", a.shape[0])
-    expected = a[:, h // 2, w // 2, index]
-    if np.allclose(result, a[..., index].mean(axis=(1, 2)), rtol=1e-4):
-        raise CheckFailed(
-            "You averaged the channel over all positions: that is the *channel* objective. A neuron is one "
-            "position: activation[:, h // 2, w // 2, index]."
-        )
-    if np.allclose(result, a[:, 0, 0, index], rtol=1e-4) and not np.allclose(expected, a[:, 0, 0, index]):
-        raise CheckFailed("You took the neuron at the top-left corner (0, 0), not the centre.")
-    if np.allclose(result, a[:, w // 2 % h, h // 2, index], rtol=1e-4) and not np.allclose(result, expected):
-        raise CheckFailed(
-            "Rows and columns are swapped: the feature map is (batch, height, width, channels), so the row "
-            "index h // 2 comes first, then the column w // 2."
-        )
-    below_left = a[:, (h - 1) // 2, (w - 1) // 2, index]
-    if np.allclose(result, below_left, rtol=1e-4) and not np.allclose(result, expected):
-        raise CheckFailed(
-            "For an even size you took the unit just above/left of the centre ((h - 1) // 2). Use h // 2 and "
-            "w // 2, as the library's dd.neuron does, so your neuron is the same as the lesson's."
-        )
-    if np.allclose(result, a[:, h // 2, w // 2, :].mean(axis=-1), rtol=1e-4):
-        raise CheckFailed("You averaged over the channels at the centre: keep only channel `index`.")
-    expect(
-        np.allclose(result, expected, rtol=1e-4),
-        f"Image 0 gives {result[0]:.4f}; channel {index} at row {h // 2}, column {w // 2} is "
-        f"{expected[0]:.4f}.",
-    )
+    if not np.allclose(result, a[:, h // 2, w // 2, index], rtol=1e-4):
+        _diagnose_neuron(result, a, index)
     # the centre must follow the map's size, not be fixed numbers
     other = _activations(3, shape=(2, 9, 5, 6))
     b = other[NAME].numpy().astype(np.float64)
@@ -142,6 +215,8 @@ def check_neuron_objective(neuron_objective: Callable) -> None:
         "tensor's shape (tf.shape(a)[1] // 2), do not write fixed numbers.",
     )
     _differentiable(neuron_objective, activations, index, what="neuron_objective")
+    _uses_the_name(neuron_objective, activations, lambda c: c[:, h // 2, w // 2, index], index,
+                   what="neuron_objective")
 
 
 # --- exercise 3 --------------------------------------------------------------------------------------
@@ -156,26 +231,38 @@ def check_atlas_objective(atlas_objective: Callable) -> None:
     result = atlas_objective(activations, NAME, indices)
     if result is not None and np.asarray(result).shape == (3, 3):
         raise CheckFailed(
-            "You returned every listed channel for every image, shape (3, 3). Image i needs only its own "
-            "channel, indices[i]: the diagonal of that table."
+            "You returned every listed channel for every image, shape (3, 3) (tf.gather without "
+            "batch_dims=1 does that). Image i needs only its own channel, indices[i]: the diagonal of that "
+            "table."
         )
     result = _values(result, "atlas_objective", 3)
     expected = means[np.arange(3), indices]
-    if np.allclose(result, means[:, indices[0]], rtol=1e-4):
-        raise CheckFailed(
-            f"Every image got channel indices[0] = {indices[0]}. Image i must get indices[i]: loop over the "
-            "images, or gather one channel per image."
-        )
-    if np.allclose(result, means[np.arange(3), np.arange(3)], rtol=1e-4):
-        raise CheckFailed("Image i got channel i; it must get channel indices[i].")
-    if np.allclose(result, means[:, indices].mean(axis=1), rtol=1e-4):
-        raise CheckFailed(
-            "You averaged all the listed channels for each image: image i must dream only channel indices[i]."
-        )
+    rows = np.arange(3)
+    mistakes = [
+        (means[:, indices[0]], f"Every image got channel indices[0] = {indices[0]}. Image i must get "
+         "indices[i]: loop over the images, or gather one channel per image."),
+        (means[rows, rows], "Image i got channel i; it must get channel indices[i]."),
+        (means[rows, indices[::-1]], "Image i got channel indices[-1 - i]: you paired the images and the "
+         "indices in opposite orders. Image i gets indices[i] (enumerate(indices) gives both)."),
+        (means[:, indices].mean(axis=1), "You averaged all the listed channels for each image: image i must "
+         "dream only channel indices[i]."),
+        (means[:, indices].sum(axis=1), "You added up all the listed channels for each image: image i must "
+         "dream only channel indices[i]."),
+        (a.sum(axis=(1, 2))[rows, indices], "You summed over the positions; take the mean over height and "
+         "width, as the channel objective does."),
+        (a.max(axis=(1, 2))[rows, indices], "You took the largest activation of each image's channel; take "
+         "its mean over height and width, as the channel objective does."),
+        (activations[OTHER].numpy().mean(axis=(1, 2))[rows, indices],
+         "You used another layer: read activations[name]."),
+    ]
+    for values, message in mistakes:
+        if np.allclose(result, values, rtol=1e-4):
+            raise CheckFailed(message)
+    first = _first_wrong(result, expected)
     expect(
         np.allclose(result, expected, rtol=1e-4),
-        f"Image 1 gives {result[1]:.4f}; the mean of channel {indices[1]} over its positions is "
-        f"{expected[1]:.4f}.",
+        f"Image {first} gives {result[first]:.4f}; the mean of its channel indices[{first}] = "
+        f"{indices[first]} over its positions is {expected[first]:.4f}.",
     )
     _differentiable(atlas_objective, activations, indices, what="atlas_objective")
     # the gradient of image i must only involve its own channel
@@ -192,22 +279,60 @@ def check_atlas_objective(atlas_objective: Callable) -> None:
         "The gradient reaches channels other than indices[i] in image i: each image's value must depend "
         "on its own channel only, or the dreams mix.",
     )
+    again = _values(atlas_objective(activations, NAME, [0, 7, 7]), "atlas_objective", 3)
+    expect(
+        np.allclose(again, means[rows, [0, 7, 7]], rtol=1e-4),
+        "With indices [0, 7, 7] your function did not give image i the mean of channel indices[i]: use the "
+        "`indices` argument, not numbers of your own.",
+    )
+    _uses_the_name(atlas_objective, activations, lambda b: b.mean(axis=(1, 2))[rows, indices], indices,
+                   what="atlas_objective")
 
 
 # --- exercise 4 --------------------------------------------------------------------------------------
 
 
-@check("top_channels returns the k channels with the largest mean activation, largest first")
-def check_top_channels(top_channels: Callable) -> None:
-    rng = np.random.default_rng(5)
-    h, w, c = 6, 5, 12
+def _top_case(seed: int, h: int = 6, w: int = 5, c: int = 12) -> np.ndarray:
+    rng = np.random.default_rng(seed)
     activation = np.maximum(rng.normal(0.0, 1.0, (h, w, c)), 0.0)
     activation[..., 2] += 0.5  # large mean, no single peak
     activation[0, 0, 9] = 8.0  # one huge value: the largest maximum, not the largest mean
-    activation = activation.astype(np.float32)
-    original = activation.copy()
+    return activation.astype(np.float32)
+
+
+def _diagnose_ranking(result: np.ndarray, activation: np.ndarray, k: int) -> None:
+    """Name the mistake of k channel indices that are not the k largest means, largest first."""
     means = activation.mean(axis=(0, 1))
-    k = 4
+    expected = np.argsort(-means, kind="stable")[:k]
+    if np.array_equal(result, np.argsort(means)[:k]):
+        raise CheckFailed("You returned the *least* active channels: sort by decreasing mean.")
+    if np.array_equal(result, expected[::-1]):
+        raise CheckFailed("Right channels, wrong order: the most active channel comes first.")
+    maxima = activation.max(axis=(0, 1))
+    if np.array_equal(result, np.argsort(-maxima, kind="stable")[:k]):
+        raise CheckFailed(
+            "You ranked channels by their largest single value: one bright pixel then wins (channel 9 here). "
+            "Rank by the mean over all positions."
+        )
+    if np.array_equal(result, np.argsort(-activation.mean(axis=(1, 2)), kind="stable")[:k]):
+        raise CheckFailed(
+            "You averaged over axes (1, 2), width and channels, and ranked the *rows*. The activation is "
+            "(h, w, C), channels last: average over axis=(0, 1), then rank the C means."
+        )
+    if np.array_equal(np.sort(result), np.sort(expected)):
+        raise CheckFailed(
+            f"The right channels, in the wrong order: {result.tolist()}. Order them by mean, largest first: "
+            f"{expected.tolist()} (np.argpartition does not sort; np.argsort does)."
+        )
+    raise CheckFailed(
+        f"The {k} most active channels (by mean) are {sorted(expected.tolist())}; you returned "
+        f"{sorted(result.tolist())}."
+    )
+
+
+def _top_indices(top_channels: Callable, activation: np.ndarray, k: int) -> np.ndarray:
+    """Call the learner's function; check that it leaves the input alone and returns k integer indices."""
+    original = activation.copy()
     result = top_channels(activation, k)
     expect(
         np.array_equal(activation, original),
@@ -220,28 +345,23 @@ def check_top_channels(top_channels: Callable) -> None:
     if result.shape != (k,):
         raise CheckFailed(f"Return exactly k = {k} channel indices, shape ({k},), not {result.shape}.")
     if not np.issubdtype(result.dtype, np.integer):
+        means = activation.mean(axis=(0, 1))
         if np.allclose(np.sort(result), np.sort(means)[-k:], rtol=1e-5):
             raise CheckFailed("You returned the largest mean *values*; return the channel *indices*.")
         raise CheckFailed(f"Return integer channel indices, not {result.dtype} values.")
-    if result.max() >= c or result.min() < 0:
+    channels = activation.shape[-1]
+    if result.max() >= channels or result.min() < 0:
         raise CheckFailed(
-            f"Index {result.max()} is not a channel (there are {c}): did you sort the flattened activation? "
-            "Average over height and width first (axis=(0, 1)), then sort the C means."
+            f"Index {result.max()} is not a channel (there are {channels}): did you sort the flattened "
+            "activation? Average over height and width first (axis=(0, 1)), then sort the C means."
         )
-    expected = np.argsort(-means, kind="stable")[:k]
-    if np.array_equal(result, np.argsort(means)[:k]):
-        raise CheckFailed("You returned the *least* active channels: sort by decreasing mean.")
-    if np.array_equal(result, expected[::-1]):
-        raise CheckFailed("Right channels, wrong order: the most active channel comes first.")
-    maxima = activation.max(axis=(0, 1))
-    if np.array_equal(result, np.argsort(-maxima, kind="stable")[:k]):
-        raise CheckFailed(
-            "You ranked channels by their largest single value: one bright pixel then wins (channel 9 here). "
-            "Rank by the mean over all positions."
-        )
-    expect(
-        np.array_equal(np.sort(result), np.sort(expected)),
-        f"The {k} most active channels (by mean) are {sorted(expected.tolist())}; you returned "
-        f"{sorted(result.tolist())}.",
-    )
-    expect(np.array_equal(result, expected), f"Order them by mean, largest first: {expected.tolist()}.")
+    return result
+
+
+@check("top_channels returns the k channels with the largest mean activation, largest first")
+def check_top_channels(top_channels: Callable) -> None:
+    for seed, k in ((5, 4), (6, 7)):  # a second case with another k, so that a fixed k fails
+        activation = _top_case(seed)
+        result = _top_indices(top_channels, activation, k)
+        if not np.array_equal(result, np.argsort(-activation.mean(axis=(0, 1)), kind="stable")[:k]):
+            _diagnose_ranking(result, activation, k)
