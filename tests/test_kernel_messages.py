@@ -96,23 +96,25 @@ def test_a_real_notebook_runs_through_nbclient_with_sliced_waits(restore_channel
     assert texts == ["slept\n", "42\n"]
 
 
-def test_the_grading_runner_slices_its_waits_without_importing_tensorflow():
-    """The runner loads grading.py by its path (no package __init__, no TensorFlow) and installs slicing."""
+def test_the_grading_runner_slices_its_waits_without_importing_tensorflow(tmp_path):
+    """The grader's runner (``python -I -m deepdream_lib.course.runner``) imports no TensorFlow, and its
+    main installs slicing before it starts a kernel (a spec that names no notebook stops it just after)."""
     import subprocess
     import sys
-    from pathlib import Path
-
-    from deepdream_lib.course import grading
 
     probe = (
-        "import importlib.util, sys\n"
-        "spec = importlib.util.spec_from_file_location('runner', sys.argv[1])\n"
-        "module = importlib.util.module_from_spec(spec); sys.modules['runner'] = module\n"
-        "spec.loader.exec_module(module)\n"
-        "module._load_sibling('kernel_messages').install()\n"
+        "import os, sys\n"
+        "from deepdream_lib.course import runner\n"
+        "spec = runner.RunSpec('missing.ipynb', 512, 5, 5, {}, 'x', runner.CheckCode('', ''),"
+        " runner.CheckCode('', ''))\n"
+        "open('spec.json', 'w').write(spec.to_json())\n"
+        "try:\n"
+        "    runner.main(['spec.json', str(os.open(os.devnull, os.O_WRONLY))])\n"
+        "except FileNotFoundError:\n"
+        "    pass\n"
         "from jupyter_client.channels import AsyncZMQSocketChannel\n"
         "print(hasattr(AsyncZMQSocketChannel.get_msg, 'max_wait_s'), 'tensorflow' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe, str(Path(grading.__file__))],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=tmp_path)
     assert done.stdout.split() == ["True", "False"]

@@ -2,42 +2,43 @@
 
 ``SUBS`` holds one notebook per student, either ``alice.ipynb`` or ``alice/03_exercises.ipynb`` (the
 student id is the file stem or the folder name). The checks a lesson expects are the ``check_*``
-functions that ``solutions/NN_exercises.ipynb`` calls; a check that never ran counts as failed.
+functions that ``solutions/NN_exercises.ipynb`` calls, with the arguments it passes them; their code is
+``deepdream_lib/course/checks/lessonNN.py`` (or ``--checks FILE``).
 
-Each student's notebook runs like this:
+How one student's notebook runs:
 
-1. Before any student runs, every submission is read into memory (files opened read-only, never
-   written). The report files are written only after all runs, and only where ``-o`` says.
-2. The notebook is written into a fresh temporary folder, ``ROOT/work/``, and runs there in its own
-   process (a small runner that drives a Jupyter kernel with ``nbclient``, ``allow_errors=True`` so a
-   failing exercise does not stop the later ones), with ``DEEPDREAM_FAST=1`` and the checks' log,
-   ``DEEPDREAM_CHECKS_LOG``, in ``ROOT/grading/``. ``PWD`` is set to the work folder and ``OLDPWD``
-   removed, so the environment does not name the instructor's folders. ``ROOT`` is deleted afterwards.
-3. Limits. **Time**: wall clock; at the limit every process of the run is killed (status ``timeout``).
-   **Memory**, two layers: each process gets ``RLIMIT_DATA`` = the limit (a bigger allocation raises
-   ``MemoryError`` in the notebook, the kernel survives and the later checks still run), and a
-   watchdog sums the resident memory (RSS) of the runner, the kernel and every process they start,
-   every 0.1 s, and kills them all above the limit (status ``memory``). ``RLIMIT_AS`` is not used: it
-   counts reserved address space, not memory. Measured on a GPU machine: a CUDA process holding 0.8 GB
-   had reserved 18 GB, so ``RLIMIT_AS`` of 4 or even 16 GB made CUDA fail to start, while
-   ``RLIMIT_DATA`` of 2 GB let it run and still refused a 6 GB allocation; a TensorFlow dream in fast
-   mode ran under 1.5 GB. **Output**: no cell output is kept; the runner writes at most 1 MB of text
-   plus the errors to a file that has no name on disk, of which the last ``keep_output`` characters
-   are kept; a file written by the notebook may not exceed 256 MB (``RLIMIT_FSIZE``); no core dumps.
-4. Status: ``ok`` (the notebook ran to its end; failing checks are normal), ``timeout``, ``memory``,
-   ``crashed`` (the kernel or the runner died), ``error`` (not a readable notebook, or not one
-   notebook per student). Checks that passed before a run was stopped still count.
+1. Before anything runs, every submission is read into memory (read-only), the check code is copied
+   into memory, and the converted weights a lesson needs are built (once, outside any sandbox).
+2. **Sandbox** (:mod:`deepdream_lib.course.sandbox`, bubblewrap): each notebook runs in its own; the
+   system and the course's environment are read-only, the home folder (the run's working folder, with
+   the notebook in it) and ``/tmp`` are private, in memory and bounded; no network; its own PID
+   namespace, so every process it starts ends with its run. The submissions, the other students, the
+   instructor's folders (reports included), ``solutions/`` and the home folder are not there at all.
+3. **Runner** (:mod:`deepdream_lib.course.runner`, started with ``python -I``, a clean environment and
+   ``DEEPDREAM_FAST=1``): drives a kernel through every cell (errors allowed), then runs each expected
+   check in that kernel from a read-only copy of the check code loaded afresh, and sends the verdicts
+   to the grader over a pipe that the kernel cannot open. Nothing the notebook prints or writes counts.
+4. **Limits.** *Time*: the learner's cells get ``timeout_s``; at that limit the kernel is interrupted,
+   the cells left are skipped and the checks still run (status ``timeout``); each check gets
+   ``check_timeout_s``; past all of that (a kernel that ignores interrupts) every process is killed and
+   nothing is graded. *Memory*, two layers: ``RLIMIT_DATA`` = the limit in each process (a bigger
+   allocation raises ``MemoryError`` and the kernel goes on), and a watchdog that sums the resident
+   memory (RSS) of every process of the run every 0.1 s and kills them all above the limit (status
+   ``memory``, nothing graded). ``RLIMIT_AS`` is not used: it counts reserved address space (a CUDA
+   process holding 0.8 GB had reserved 18 GB). *Output*: no cell output is kept; at most 1 MB of text
+   plus the errors, of which the last ``keep_output`` characters are kept; no file over 256 MB; no
+   core dumps.
+5. Status: ``ok`` (the notebook ran to its end; failing checks are normal), ``timeout``, ``memory``,
+   ``crashed`` (the kernel or the runner died), ``error`` (not a readable notebook, or not one notebook
+   per student). The reports (CSV, Markdown) are written once, after every run has ended, each to a
+   temporary name and then renamed, never into the folder being graded.
 
-What this does **not** protect against: it is not a sandbox. Students' code runs as your user, with
-your permissions, so a notebook can read, change or delete anything your user can (``~`` is your
-home). It can find your folders by walking the file system or ``/proc`` (the grader's command line and
-working directory), read the other environment variables, reach the temporary folders of students
-graded beside it (``--jobs``), start processes that leave the process tree between two watchdog polls,
-fill the disk with many files, or write passing lines into its own checks log (checks call the
-learner's functions, so printing ``PASS`` is not enough, but a deliberate forger can fake the log).
-When you do not trust the submissions, run the command as a separate user that cannot read your files,
-or in a container or VM without network (``docker run --network none ...``). Linux; on macOS only the
-watchdog limits memory (macOS does not enforce ``RLIMIT_DATA``).
+Limits of the protection (see the instructor guide): the checks call the learner's functions in the
+learner's interpreter, so a notebook that patches what the checks use (``numpy.allclose``, a builtin,
+an IPython hook) can still fool them; the sandbox cannot see or change your files, but it shares the
+CPU, and it can read what the system and the course's environment hold. ``--no-sandbox``
+(``sandbox=False``) keeps the runner, the fresh checks and the limits, but the notebook runs as your
+user with your permissions: every row of the report then says ``sandboxed: no``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-import importlib.util
+import hashlib
+import io
 import json
 import os
 import re
@@ -64,30 +66,22 @@ from typing import IO, Any
 
 import nbformat
 import psutil
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
+
+import deepdream_lib
+from deepdream_lib.course import sandbox
+from deepdream_lib.course.runner import CheckCode, RunSpec
 
 STATUSES = ("ok", "timeout", "memory", "crashed", "error")
-CHECKS_LOG_ENV = "DEEPDREAM_CHECKS_LOG"  # = course.checks.LOG_ENV (see _RUNNER_BOOT)
-KERNEL_NAME = "deepdream-grading"
-RESULT_MARKER = "@@deepdream-grading-result@@ "
 NOT_CHECKS = frozenset({"check_versions"})  # called by every setup cell, not an exercise
 MAX_NOTEBOOK_BYTES = 50 * 2**20
-MAX_LOG_BYTES = 2**20
-RUNNER_OUTPUT_CHARS = 2**20  # text the runner writes at most (errors come on top, see _GradingClient)
-MAX_ERRORS = 50  # errors kept in the runner's result line (which must fit in the tail that is read)
-FILE_LIMIT_MB = 256
+MAX_RESULT_BYTES = 2**20
+STARTUP_S = 60  # on top of the time limits: the kernel's start, the checks' imports
 POLL_S = 0.1
 CHECK_CALL = re.compile(r"(?<![\w.])(?<!def )(?:\w+\.)*(check_\w+)\s*\(")
-
-# The runner loads this file by its path, without importing the package (whose __init__ imports
-# TensorFlow: 600 MB and 3 s per student for nothing). So this module imports no deepdream_lib module
-# at its top. sys.path loses '' so nothing in the student's folder can shadow a module of the runner.
-_RUNNER_BOOT = (
-    "import importlib.util, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "spec = importlib.util.spec_from_file_location('deepdream_grading_runner', sys.argv[1]); "
-    "module = importlib.util.module_from_spec(spec); sys.modules[spec.name] = module; "
-    "spec.loader.exec_module(module); raise SystemExit(module.runner_main(sys.argv[2:]))"
+WEIGHTS_MODEL = "efficientnet_lite0"  # a lesson that names it gets its converted weights built first
+WEIGHTS_SCRIPT = (
+    "import json; from deepdream_lib import efficientnet_lite as e; e.load_efficientnet_lite0(); "
+    "print(json.dumps({'env': e.CACHE_ENV, 'file': str(e.default_cache_dir() / e.CACHE_FILE)}))"
 )
 
 
@@ -114,6 +108,7 @@ class StudentResult:
     peak_mb: float = 0.0
     detail: str = ""
     output_tail: str = ""
+    sandboxed: bool = True
 
     @property
     def score(self) -> int:
@@ -138,6 +133,7 @@ class Limits:
     timeout_s: float
     memory_mb: int
     keep_output: int
+    check_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +144,31 @@ class RunOutcome:
     stopped: str | None
     seconds: float
     peak_mb: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every run of a grading shares: the checks (calls and code), the limits, the isolation."""
+
+    calls: dict[str, str]
+    base_name: str
+    base: bytes
+    module_name: str
+    module: bytes
+    limits: Limits
+    sandboxed: bool
+    read_only: tuple[Path, ...] = ()
+    cache: tuple[str, Path] | None = None
+
+    @property
+    def expected(self) -> list[str]:
+        """The expected checks, in the solution's order."""
+        return list(self.calls)
+
+    @property
+    def hard_limit_s(self) -> float:
+        """When the supervisor kills the run: every time limit, plus the kernel's start."""
+        return self.limits.timeout_s + len(self.calls) * self.limits.check_timeout_s + STARTUP_S
 
 
 # --- what to grade -------------------------------------------------------------------------------
@@ -168,7 +189,7 @@ def find_solution(lesson: str, solution: str | os.PathLike | None = None) -> Pat
         candidates = [Path(solution)]
     else:
         name = Path("solutions") / f"{lesson}_exercises.ipynb"
-        candidates = [Path.cwd() / name, Path(__file__).resolve().parents[1] / name]
+        candidates = [Path.cwd() / name, Path(deepdream_lib.__file__).resolve().parents[1] / name]
     for path in candidates:
         if path.is_file():
             return path
@@ -188,32 +209,111 @@ def _without_magics(source: str) -> str:
     return "\n".join(lines)
 
 
-def called_checks(source: str) -> list[str]:
-    """The ``check_*`` functions a code cell calls, in source order (``lesson03.check_x(f)`` -> check_x)."""
+def _check_call_nodes(source: str) -> list[tuple[str, str]] | None:
+    """``(check, arguments)`` of every ``check_*`` call in a cell, in source order; None if unparsable."""
     try:
         tree = ast.parse(_without_magics(source))
     except SyntaxError:
-        return [name for name in CHECK_CALL.findall(source) if name not in NOT_CHECKS]
+        return None
     calls = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if name.startswith("check_") and name not in NOT_CHECKS:
-                calls.append((node.lineno, node.col_offset, name))
-    return [name for *_, name in sorted(calls)]
+                arguments = ", ".join(ast.unparse(a) for a in [*node.args, *node.keywords])
+                calls.append((node.lineno, node.col_offset, name, arguments))
+    return [(name, arguments) for *_, name, arguments in sorted(calls)]
+
+
+def called_checks(source: str) -> list[str]:
+    """The ``check_*`` functions a code cell calls, in source order (``lesson03.check_x(f)`` -> check_x)."""
+    calls = _check_call_nodes(source)
+    if calls is None:
+        return [name for name in CHECK_CALL.findall(source) if name not in NOT_CHECKS]
+    return [name for name, _ in calls]
+
+
+def check_calls(solution: str | os.PathLike) -> dict[str, str]:
+    """Every check the solutions notebook calls, once each, in order, with the arguments it passes."""
+    notebook = nbformat.read(os.fspath(solution), as_version=4)
+    calls: dict[str, str] = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            for name, arguments in _check_call_nodes(cell.source) or []:
+                calls.setdefault(name, arguments)
+    if not calls:
+        raise GradingError(f"{solution} calls no check_* function: nothing to grade.")
+    return calls
 
 
 def expected_checks(solution: str | os.PathLike) -> list[str]:
     """Every check the solutions notebook calls, once each, in order."""
-    notebook = nbformat.read(os.fspath(solution), as_version=4)
-    names: list[str] = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            names += [name for name in called_checks(cell.source) if name not in names]
-    if not names:
-        raise GradingError(f"{solution} calls no check_* function: nothing to grade.")
+    return list(check_calls(solution))
+
+
+def find_checks(lesson: str, checks: str | os.PathLike | None = None) -> Path:
+    """The file that defines the lesson's checks: ``checks`` if given, else ``course/checks/lessonNN.py``."""
+    from deepdream_lib.course import checks as checks_package
+
+    default = Path(checks_package.__file__).with_name(f"lesson{lesson}.py")
+    path = Path(checks) if checks is not None else default
+    if not path.is_file():
+        raise GradingError(f"No check code for lesson {lesson} ({path} is not a file); pass --checks FILE.")
+    return path.resolve()
+
+
+def _defined_names(source: bytes, path: Path) -> set[str]:
+    """The names a Python file defines at its top level."""
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as error:
+        raise GradingError(f"The check code {path} does not parse: {error}") from None
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
     return names
+
+
+def _plan(solution: Path, checks_file: Path, limits: Limits, sandboxed: bool) -> Plan:
+    """The checks to run (from the solution), their code (read now), what the runs see read-only."""
+    from deepdream_lib.course import checks as checks_package
+
+    calls = check_calls(solution)
+    module = checks_file.read_bytes()
+    missing = [name for name in calls if name not in _defined_names(module, checks_file)]
+    if missing:
+        raise GradingError(f"{checks_file} does not define {', '.join(missing)}, which {solution} calls.")
+    texts = [solution.read_text(encoding="utf-8", errors="replace"), module.decode("utf-8", "replace")]
+    return Plan(
+        calls=calls,
+        base_name=checks_package.__name__,
+        base=Path(checks_package.__file__).read_bytes(),
+        module_name=checks_file.name,
+        module=module,
+        limits=limits,
+        sandboxed=sandboxed,
+        read_only=(*sandbox.course_paths(), checks_file),  # notebooks import the checks as students do
+        cache=_weights_cache(texts),
+    )
+
+
+def _weights_cache(texts: Iterable[str]) -> tuple[str, Path] | None:
+    """Build the converted weights that a lesson names, before any student runs: (variable, file)."""
+    if not any(WEIGHTS_MODEL in text for text in texts):
+        return None
+    command = [sys.executable, "-I", "-c", WEIGHTS_SCRIPT]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+        info = json.loads(done.stdout.strip().splitlines()[-1])
+        return str(info["env"]), Path(info["file"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1] if "done" in locals() else "timeout"
+        raise GradingError(f"Could not build the converted weights of {WEIGHTS_MODEL}: {last}") from None
 
 
 def _read_submission(student: str, path: Path) -> Submission:
@@ -271,7 +371,7 @@ def collect_submissions(directory: str | os.PathLike, lesson: str) -> list[Submi
 
 
 class _ProcessTree:
-    """The runner and every process started under it, remembered even after their parent died."""
+    """The run's first process and every process started under it, remembered even after their parent died."""
 
     def __init__(self, pid: int) -> None:
         self.seen: dict[int, psutil.Process] = {pid: psutil.Process(pid)}
@@ -306,77 +406,189 @@ class _ProcessTree:
                 pass
 
 
+class _Pipe:
+    """The grader's end of the runner's result pipe, read in the background (at most ``MAX_RESULT_BYTES``)."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.data = bytearray()
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+
+    def _pump(self) -> None:
+        with open(self.read_fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self.data += chunk[: max(0, MAX_RESULT_BYTES - len(self.data))]
+
+    def started(self) -> _Pipe:
+        """Close our copy of the write end (the child has its own) and start reading."""
+        os.close(self.write_fd)
+        self.thread.start()
+        return self
+
+    def result(self) -> dict[str, Any] | None:
+        """The runner's result, once every writer has gone; None if there is none or it is not JSON."""
+        self.thread.join(timeout=10)
+        try:
+            result = json.loads(bytes(self.data).decode("utf-8"))
+        except ValueError:
+            return None
+        return result if isinstance(result, dict) else None
+
+
 def _supervise(
     command: list[str],
-    work: Path,
+    cwd: str | os.PathLike,
     env: dict[str, str],
     output: IO[bytes],
-    limits: Limits,
+    plan: Plan,
     cancel: threading.Event,
+    pass_fds: tuple[int, ...],
+    pipe: _Pipe,
 ) -> RunOutcome:
-    """Run ``command`` in its own session, polling its time and memory; kill the whole tree at the end."""
+    """Run ``command`` in its own session, polling its time and memory; kill the whole tree at the end.
+
+    ``pass_fds`` are the descriptors the command inherits (the result pipe's write end among them).
+    """
     start = time.monotonic()
     process = subprocess.Popen(
         command,
-        cwd=work,
+        cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
+    pipe.started()
     tree, stopped, peak = _ProcessTree(process.pid), None, 0.0
     try:
         while process.poll() is None and stopped is None:
             peak = max(peak, tree.rss_mb())
-            stopped = _limit_reached(time.monotonic() - start, peak, limits, cancel)
+            stopped = _limit_reached(time.monotonic() - start, peak, plan, cancel)
             if stopped is None:
                 time.sleep(POLL_S)
     finally:
-        tree.kill()  # also the processes a finished notebook left behind
+        tree.kill()  # also the processes a finished notebook left behind (unsandboxed)
         process.wait()
     return RunOutcome(process.returncode, stopped, time.monotonic() - start, peak)
 
 
-def _limit_reached(elapsed: float, rss_mb: float, limits: Limits, cancel: threading.Event) -> str | None:
+def _limit_reached(elapsed: float, rss_mb: float, plan: Plan, cancel: threading.Event) -> str | None:
     """``"memory"``, ``"timeout"`` or ``"cancelled"`` when the run must stop now, else ``None``."""
     if cancel.is_set():
         return "cancelled"
-    if rss_mb > limits.memory_mb:
+    if rss_mb > plan.limits.memory_mb:
         return "memory"
-    if elapsed > limits.timeout_s:
+    if elapsed > plan.hard_limit_s:
         return "timeout"
     return None
 
 
-def _write_kernelspec(jupyter_dir: Path) -> None:
-    """A kernelspec for this very Python, so a user's own ``python3`` kernelspec cannot take over."""
-    spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python (grading)",
-        "language": "python",
+def _child_env(home: str, tmp: str, plan: Plan, cache_dir: str | None) -> dict[str, str]:
+    """The runner's whole environment: fixed, never the grader's."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": home,
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "TMPDIR": tmp,
+        "IPYTHONDIR": f"{tmp}/ipython",
+        "MPLCONFIGDIR": f"{tmp}/matplotlib",
+        "DEEPDREAM_FAST": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-
-
-def _child_env(root: Path, work: Path, log: Path) -> dict[str, str]:
-    """The runner's environment: fast mode, the checks log, and folders that all lie in ``root``."""
-    env = {key: value for key, value in os.environ.items() if key != "OLDPWD"}
-    for name in ("tmp", "grading/jupyter", "grading/runtime"):
-        (root / name).mkdir(parents=True, exist_ok=True)
-    env.update(
-        PWD=str(work),
-        TMPDIR=str(root / "tmp"),
-        JUPYTER_PATH=str(root / "grading" / "jupyter"),
-        JUPYTER_RUNTIME_DIR=str(root / "grading" / "runtime"),
-        DEEPDREAM_FAST="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONUNBUFFERED="1",
-    )
-    env[CHECKS_LOG_ENV] = str(log)
+    if plan.cache is not None and cache_dir is not None:
+        env[plan.cache[0]] = cache_dir
     return env
+
+
+def _runner_command(spec_path: str, result_fd: int) -> list[str]:
+    """The runner, in isolated mode (nothing of the current folder or of ``PYTHON*`` variables)."""
+    return [sys.executable, "-I", "-B", "-m", "deepdream_lib.course.runner", spec_path, str(result_fd)]
+
+
+def _spec(plan: Plan, notebook: str, checks_dir: str) -> RunSpec:
+    """The runner's instructions, with the check code at ``checks_dir``."""
+
+    def code(name: str, source: bytes) -> CheckCode:
+        return CheckCode(f"{checks_dir}/{name}", hashlib.sha256(source).hexdigest())
+
+    return RunSpec(
+        notebook=notebook,
+        memory_mb=plan.limits.memory_mb,
+        timeout_s=plan.limits.timeout_s,
+        check_timeout_s=plan.limits.check_timeout_s,
+        calls=plan.calls,
+        base_name=plan.base_name,
+        base=code("__init__.py", plan.base),
+        module=code(plan.module_name, plan.module),
+    )
+
+
+def _memory_file(content: bytes) -> IO[bytes]:
+    """An open temporary file (no name on disk) holding ``content``, rewound."""
+    file = tempfile.TemporaryFile()
+    file.write(content)
+    file.seek(0)
+    return file
+
+
+def _run_sandboxed(
+    submission: Submission, plan: Plan, output: IO[bytes], pipe: _Pipe, cancel: threading.Event
+) -> RunOutcome:
+    """Run the notebook in a fresh bubblewrap sandbox; its inputs go in as copies from open files."""
+    checks_dir = f"{sandbox.GRADING_DIR}/checks"
+    spec = _spec(plan, f"{sandbox.HOME}/{submission.filename}", checks_dir)
+    cache_dir = f"{sandbox.GRADING_DIR}/cache"
+    files = [
+        _memory_file(submission.content or b""),
+        _memory_file(spec.to_json().encode()),
+        _memory_file(plan.base),
+        _memory_file(plan.module),
+    ]
+    try:
+        notebook, spec_file, base, module = (f.fileno() for f in files)
+        data = [
+            (spec_file, f"{sandbox.GRADING_DIR}/spec.json"),
+            (base, spec.base.path),
+            (module, spec.module.path),
+        ]
+        mounts = [(plan.cache[1], f"{cache_dir}/{plan.cache[1].name}")] if plan.cache else []
+        options = sandbox.arguments(
+            plan.read_only,
+            [(notebook, submission.filename)],
+            data,
+            _child_env(sandbox.HOME, "/tmp", plan, cache_dir),
+            mounts,
+        )
+        inner = _runner_command(f"{sandbox.GRADING_DIR}/spec.json", pipe.write_fd)
+        fds = (*(f.fileno() for f in files), pipe.write_fd)
+        return _supervise(sandbox.command(options, inner), "/", {}, output, plan, cancel, fds, pipe)
+    finally:
+        for file in files:
+            file.close()
+
+
+def _run_unsandboxed(
+    submission: Submission, plan: Plan, output: IO[bytes], pipe: _Pipe, cancel: threading.Event
+) -> RunOutcome:
+    """Run the notebook as this user, in a temporary folder (``--no-sandbox``: weaker isolation)."""
+    with tempfile.TemporaryDirectory(prefix="deepdream-grade-", ignore_cleanup_errors=True) as name:
+        root = Path(name)
+        work, grading, tmp = root / "work", root / "grading", root / "tmp"
+        for folder in (work, grading / "checks", tmp):
+            folder.mkdir(parents=True)
+        (work / submission.filename).write_bytes(submission.content or b"")
+        spec = _spec(plan, str(work / submission.filename), str(grading / "checks"))
+        (grading / "checks" / "__init__.py").write_bytes(plan.base)
+        (grading / "checks" / plan.module_name).write_bytes(plan.module)
+        (grading / "spec.json").write_text(spec.to_json(), encoding="utf-8")
+        cache_dir = str(plan.cache[1].parent) if plan.cache else None
+        env = _child_env(str(work), str(tmp), plan, cache_dir)
+        command = _runner_command(str(grading / "spec.json"), pipe.write_fd)
+        return _supervise(command, work, env, output, plan, cancel, (pipe.write_fd,), pipe)
 
 
 def _read_tail(output: IO[bytes], size: int) -> str:
@@ -398,43 +610,10 @@ def _clip(text: str, keep: int) -> str:
     return note + text[len(text) - keep + len(note) :]
 
 
-def _split_result(text: str) -> tuple[dict[str, Any] | None, str]:
-    """The runner's last result line (or None) and the text without result lines."""
-    result, kept = None, []
-    for line in text.splitlines():
-        if line.startswith(RESULT_MARKER):
-            try:
-                result = json.loads(line[len(RESULT_MARKER) :])
-            except ValueError:
-                pass
-        else:
-            kept.append(line)
-    return result if isinstance(result, dict) else None, "\n".join(kept)
-
-
-def read_checks_log(path: str | os.PathLike) -> dict[str, CheckOutcome]:
-    """The checks' JSON lines (first MB at most), the last result of each check winning."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_LOG_BYTES)
-    except OSError:
-        return {}
-    outcomes = {}
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-            name, passed, message = entry["check"], entry["passed"], entry.get("message", "")
-        except (ValueError, KeyError, TypeError):
-            continue
-        if isinstance(name, str) and isinstance(passed, bool):
-            outcomes[name] = CheckOutcome(passed, str(message))
-    return outcomes
-
-
 def _classify(run: RunOutcome, result: dict[str, Any] | None, limits: Limits) -> tuple[str, str]:
     """The status of a run and a one-line explanation."""
     if run.stopped == "timeout":
-        return "timeout", f"stopped at the time limit ({limits.timeout_s:g} s)"
+        return "timeout", f"killed at the time limit (the kernel did not stop at {limits.timeout_s:g} s)"
     if run.stopped == "memory":
         return "memory", f"stopped: its processes used {run.peak_mb:.0f} MB (limit {limits.memory_mb} MB)"
     if result is None:
@@ -447,89 +626,80 @@ def _classify(run: RunOutcome, result: dict[str, Any] | None, limits: Limits) ->
         return "crashed", f"the kernel died while running cell {result.get('cell')}"
     if result.get("runner_error"):
         return "error", f"could not run the notebook: {result['runner_error']}"
+    if result.get("stopped_in_cell"):
+        limit, cell = limits.timeout_s, result["stopped_in_cell"]
+        return "timeout", f"stopped at the time limit ({limit:g} s) in cell {cell}; then the checks ran"
     note = f"{len(errors)} cell(s) raised an error" if errors else "every cell ran"
     dropped = result.get("dropped_chars") or 0
     return "ok", note + (f"; {dropped / 1e6:.1f} MB of output not kept" if dropped else "")
 
 
 def _missing_reason(status: str) -> str:
-    """Why an expected check has no result, by the run's status."""
+    """Why an expected check has no verdict, by the run's status."""
     return {
-        "ok": "did not run (its check cell is missing, or it never called the check)",
-        "timeout": "did not run (the notebook was stopped at the time limit first)",
-        "memory": "did not run (the notebook was stopped at the memory limit first)",
-        "crashed": "did not run (the kernel died first)",
-    }.get(status, "did not run (the notebook could not be run)")
+        "ok": "gave no verdict (the notebook broke the kernel's display of results)",
+        "timeout": "not graded (the notebook was killed at the time limit before its checks could run)",
+        "memory": "not graded (the notebook was stopped at the memory limit before its checks could run)",
+        "crashed": "not graded (the kernel died before this check could run)",
+    }.get(status, "not graded (the notebook could not be run)")
 
 
-def _outcomes(logged: dict[str, CheckOutcome], expected: list[str], status: str) -> dict[str, CheckOutcome]:
-    """One outcome per expected check; those with no log line failed."""
+def _outcomes(verdicts: dict[str, Any], expected: list[str], status: str) -> dict[str, CheckOutcome]:
+    """One outcome per expected check, from the runner's verdicts; those with none failed."""
     missing = CheckOutcome(False, _missing_reason(status))
-    return {name: logged.get(name, missing) for name in expected}
-
-
-def _run_notebook(
-    submission: Submission, root: Path, limits: Limits, cancel: threading.Event
-) -> tuple[RunOutcome, dict[str, Any] | None, str, dict[str, CheckOutcome]]:
-    """Copy the notebook into ``root/work``, run it under supervision; return (run, result, output, log)."""
-    work, log = root / "work", root / "grading" / "checks.jsonl"
-    work.mkdir()
-    notebook = work / submission.filename
-    notebook.write_bytes(submission.content or b"")
-    env = _child_env(root, work, log)
-    _write_kernelspec(root / "grading" / "jupyter")
-    command = [
-        sys.executable,
-        "-c",
-        _RUNNER_BOOT,
-        str(Path(__file__).resolve()),
-        notebook.name,
-        str(limits.memory_mb),
-    ]
-    with tempfile.TemporaryFile() as output:  # no name on disk: a student cannot delete or find it
-        run = _supervise(command, work, env, output, limits, cancel)
-        result, text = _split_result(_read_tail(output, limits.keep_output + 2**17))
-    return run, result, _clip(text, limits.keep_output), read_checks_log(log)
+    outcomes = {}
+    for name in expected:
+        verdict = verdicts.get(name)
+        ok = isinstance(verdict, dict) and isinstance(verdict.get("passed"), bool)
+        outcomes[name] = CheckOutcome(verdict["passed"], str(verdict.get("message", ""))) if ok else missing
+    return outcomes
 
 
 def grade_submission(
-    submission: Submission, expected: list[str], limits: Limits, cancel: threading.Event | None = None
+    submission: Submission, plan: Plan, cancel: threading.Event | None = None
 ) -> StudentResult:
-    """Grade one student in a temporary folder that is deleted afterwards."""
+    """Grade one student: run the notebook (sandboxed unless the plan says not), read the verdicts."""
     if submission.content is None:
+        outcomes = _outcomes({}, plan.expected, "error")
         return StudentResult(
-            submission.student, "error", _outcomes({}, expected, "error"), detail=submission.problem
+            submission.student, "error", outcomes, detail=submission.problem, sandboxed=plan.sandboxed
         )
-    with tempfile.TemporaryDirectory(prefix="deepdream-grade-", ignore_cleanup_errors=True) as root:
-        run, result, text, logged = _run_notebook(submission, Path(root), limits, cancel or threading.Event())
-    status, detail = _classify(run, result, limits)
+    runner = _run_sandboxed if plan.sandboxed else _run_unsandboxed
+    pipe = _Pipe()
+    with tempfile.TemporaryFile() as output:  # no name on disk: a student cannot delete or find it
+        try:
+            run = runner(submission, plan, output, pipe, cancel or threading.Event())
+        finally:
+            if pipe.thread.ident is None:  # never started: close both ends ourselves
+                os.close(pipe.read_fd)
+                os.close(pipe.write_fd)
+        text = _clip(_read_tail(output, plan.limits.keep_output + 2**17), plan.limits.keep_output)
+    result = pipe.result() if pipe.thread.ident is not None else None
+    status, detail = _classify(run, result, plan.limits)
     return StudentResult(
         submission.student,
         status,
-        _outcomes(logged, expected, status),
+        _outcomes((result or {}).get("checks") or {}, plan.expected, status),
         round(run.seconds, 1),
         round(run.peak_mb),
         detail,
         text,
+        plan.sandboxed,
     )
 
 
 def _grade_all(
-    submissions: list[Submission],
-    expected: list[str],
-    limits: Limits,
-    jobs: int,
-    progress: Callable[[str], None] | None,
+    submissions: list[Submission], plan: Plan, jobs: int, progress: Callable[[str], None] | None
 ) -> list[StudentResult]:
     """Grade every submission, ``jobs`` at a time; on Ctrl-C, stop the runs and kill their processes."""
     cancel, results = threading.Event(), []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_submission, s, expected, limits, cancel) for s in submissions]
+        futures = [pool.submit(grade_submission, s, plan, cancel) for s in submissions]
         try:
             for index, future in enumerate(futures, 1):
                 results.append(future.result())
                 if progress:
-                    progress(_progress_line(results[-1], index, len(futures), len(expected)))
+                    progress(progress_line(results[-1], index, len(futures), len(plan.calls)))
         except BaseException:
             cancel.set()
             for future in futures:
@@ -538,11 +708,11 @@ def _grade_all(
     return results
 
 
-def _progress_line(result: StudentResult, index: int, count: int, total: int) -> str:
-    """``[3/12] alice: ok, 2/3 checks (12.4 s)``."""
+def progress_line(result: StudentResult, index: int, count: int, total: int) -> str:
+    """``[3/12] alice: ok, 2/3 checks (12.4 s)``, and ``[not sandboxed]`` when it was not."""
     return (
         f"[{index}/{count}] {result.student}: {result.status}, {result.score}/{total} checks "
-        f"({result.seconds:.1f} s)"
+        f"({result.seconds:.1f} s)" + ("" if result.sandboxed else " [not sandboxed]")
     )
 
 
@@ -558,14 +728,43 @@ def _refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
             raise GradingError(f"The folder {path.parent} does not exist; create it first.")
 
 
-def write_csv(results: list[StudentResult], expected: list[str], path: Path, overwrite: bool = False) -> None:
-    """One row per student: student, status, score, one pass/fail column per check, seconds, peak_mb."""
-    with open(path, "w" if overwrite else "x", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["student", "status", "score", *expected, "seconds", "peak_mb"])
-        for r in results:
-            marks = ["pass" if r.checks[name].passed else "fail" for name in expected]
-            writer.writerow([r.student, r.status, r.score, *marks, f"{r.seconds:.1f}", f"{r.peak_mb:.0f}"])
+def _refuse_inside(paths: Iterable[Path], submissions_dir: Path) -> None:
+    """Fail before any run if a report would be written into the folder being graded (or below it)."""
+    graded = submissions_dir.resolve()
+    for path in paths:
+        folder = path.parent.resolve()
+        if folder == graded or graded in folder.parents:
+            raise GradingError(f"{path} is in {submissions_dir}, the folder being graded: write it elsewhere")
+
+
+def write_atomically(path: Path, text: str, overwrite: bool = False) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it to ``path`` in one step.
+
+    Without ``overwrite`` the rename is a hard link, which fails if ``path`` appeared in the meantime.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+
+
+def csv_text(results: list[StudentResult], expected: list[str]) -> str:
+    """One row per student: student, status, score, pass/fail per check, seconds, peak_mb, sandboxed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "status", "score", *expected, "seconds", "peak_mb", "sandboxed"])
+    for r in results:
+        marks = ["pass" if r.checks[name].passed else "fail" for name in expected]
+        row = [r.student, r.status, r.score, *marks, f"{r.seconds:.1f}", f"{r.peak_mb:.0f}"]
+        writer.writerow([*row, "yes" if r.sandboxed else "no"])
+    return buffer.getvalue()
 
 
 def _md(text: str, limit: int = 500) -> str:
@@ -584,12 +783,17 @@ def _md_rates(results: list[StudentResult], expected: list[str]) -> list[str]:
 
 
 def _md_table(results: list[StudentResult], expected: list[str]) -> list[str]:
-    """One row per student: status, score, time and a note."""
-    lines = ["## Students", "", "| student | status | score | seconds | note |", "|---|---|---:|---:|---|"]
+    """One row per student: status, score, time, whether it was sandboxed, and a note."""
+    lines = [
+        "## Students",
+        "",
+        "| student | status | score | seconds | sandboxed | note |",
+        "|---|---|---:|---:|---|---|",
+    ]
     for r in results:
         lines.append(
             f"| {_md(r.student)} | {r.status} | {r.score}/{len(expected)} | {r.seconds:.1f} "
-            f"| {_md(r.detail, 200)} |"
+            f"| {'yes' if r.sandboxed else 'no'} | {_md(r.detail, 200)} |"
         )
     return lines
 
@@ -609,21 +813,21 @@ def _md_student(result: StudentResult, expected: list[str]) -> list[str]:
     return lines
 
 
-def write_markdown(
-    results: list[StudentResult],
-    expected: list[str],
-    path: Path,
-    lesson: str,
-    limits: Limits,
-    overwrite: bool = False,
-) -> None:
+def markdown_text(results: list[StudentResult], expected: list[str], lesson: str, limits: Limits) -> str:
     """The summary: pass rate per exercise, one line per student, then each student's failures."""
     counts = ", ".join(f"{sum(r.status == s for r in results)} {s}" for s in STATUSES)
+    unsandboxed = sum(not r.sandboxed for r in results)
+    isolation = (
+        "Each notebook ran in its own bubblewrap sandbox."
+        if not unsandboxed
+        else f"**{unsandboxed} notebook(s) ran without a sandbox** (`--no-sandbox`), as the grading user."
+    )
     lines = [
         f"# Grades: lesson {lesson}",
         "",
         f"{len(results)} students ({counts}), graded {datetime.now():%Y-%m-%d %H:%M} with a "
-        f"{limits.timeout_s:g} s time limit and a {limits.memory_mb} MB memory limit per student.",
+        f"{limits.timeout_s:g} s time limit and a {limits.memory_mb} MB memory limit per student. "
+        + isolation,
         "",
         *_md_rates(results, expected),
         "",
@@ -633,23 +837,32 @@ def write_markdown(
     ]
     for result in results:
         lines += _md_student(result, expected)
-    with open(path, "w" if overwrite else "x", encoding="utf-8") as file:
-        file.write("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 # --- the public entry point ----------------------------------------------------------------------
 
 
-def _validate(timeout_s: float, memory_mb: int, jobs: int, keep_output: int) -> None:
+def _validate(timeout_s: float, memory_mb: int, jobs: int, keep_output: int, check_timeout_s: float) -> None:
     """Refuse settings that cannot work, before anything runs."""
-    if timeout_s <= 0:
-        raise GradingError(f"timeout_s must be > 0, got {timeout_s}")
+    if timeout_s <= 0 or check_timeout_s <= 0:
+        raise GradingError(f"time limits must be > 0, got {timeout_s} and {check_timeout_s}")
     if memory_mb < 256:
         raise GradingError(f"memory_mb must be >= 256 (a kernel alone needs ~100 MB), got {memory_mb}")
     if jobs < 1:
         raise GradingError(f"jobs must be >= 1, got {jobs}")
     if keep_output < 1000:
         raise GradingError(f"keep_output must be >= 1000 bytes, got {keep_output}")
+
+
+def _require_sandbox() -> None:
+    """Fail, in one line, if bubblewrap cannot start a sandbox here."""
+    problem = sandbox.problem()
+    if problem is not None:
+        raise GradingError(
+            f"{problem}: {sandbox.INSTALL_HINT}, or pass --no-sandbox to grade without one "
+            "(weaker isolation: the notebooks run as your user)."
+        )
 
 
 def grade(
@@ -661,32 +874,39 @@ def grade(
     out_md: str | os.PathLike | None = None,
     *,
     solution: str | os.PathLike | None = None,
+    checks: str | os.PathLike | None = None,
     jobs: int = 1,
     overwrite: bool = False,
     keep_output: int = 100_000,
+    check_timeout_s: float = 60,
+    sandboxed: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[StudentResult]:
-    """Run every student's notebook of ``lesson`` in its own process and temporary folder; grade its checks.
+    """Run every student's notebook of ``lesson`` in its own sandbox, then its checks; grade them.
 
     Writes the CSV and the Markdown summary when ``out_csv`` / ``out_md`` are given (after every run;
-    an existing file is refused unless ``overwrite``). ``jobs`` runs that many students at once: each
-    may use ``memory_mb``. Returns one :class:`StudentResult` per student, sorted by student id.
-    See the module docstring for what is and is not protected.
+    an existing file is refused unless ``overwrite``, and so is a report inside ``submissions_dir``).
+    ``jobs`` runs that many students at once: each may use ``memory_mb``. ``sandboxed=False`` runs them
+    without bubblewrap (weaker; every row says so). Returns one :class:`StudentResult` per student,
+    sorted by student id. See the module docstring for what is and is not protected.
     """
-    _validate(timeout_s, memory_mb, jobs, keep_output)
+    _validate(timeout_s, memory_mb, jobs, keep_output, check_timeout_s)
     lesson = normalize_lesson(lesson)
     reports = [Path(p) for p in (out_csv, out_md) if p is not None]
     if len({p.resolve() for p in reports}) < len(reports):
         raise GradingError("The CSV and the Markdown report must be different files.")
     _refuse_existing(reports, overwrite)
-    expected = expected_checks(find_solution(lesson, solution))
+    _refuse_inside(reports, Path(submissions_dir))
+    if sandboxed:
+        _require_sandbox()
+    limits = Limits(float(timeout_s), int(memory_mb), int(keep_output), float(check_timeout_s))
+    plan = _plan(find_solution(lesson, solution), find_checks(lesson, checks), limits, sandboxed)
     submissions = collect_submissions(submissions_dir, lesson)  # all read before any student runs
-    limits = Limits(float(timeout_s), int(memory_mb), int(keep_output))
-    results = sorted(_grade_all(submissions, expected, limits, jobs, progress), key=lambda r: r.student)
+    results = sorted(_grade_all(submissions, plan, jobs, progress), key=lambda r: r.student)
     if out_csv is not None:
-        write_csv(results, expected, Path(out_csv), overwrite)
+        write_atomically(Path(out_csv), csv_text(results, plan.expected), overwrite)
     if out_md is not None:
-        write_markdown(results, expected, Path(out_md), lesson, limits, overwrite)
+        write_atomically(Path(out_md), markdown_text(results, plan.expected, lesson, limits), overwrite)
     return results
 
 
@@ -715,13 +935,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the solutions notebook (default: solutions/NN_exercises.ipynb)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=600, metavar="S", help="wall-clock seconds per student"
+        "--checks", metavar="FILE", help="the check code (default: deepdream_lib/course/checks/lessonNN.py)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600, metavar="S", help="wall-clock seconds per student's cells"
+    )
+    parser.add_argument(
+        "--check-timeout", type=float, default=60, metavar="S", help="wall-clock seconds per check"
     )
     parser.add_argument("--memory-mb", type=int, default=4096, metavar="MB", help="memory per student")
     parser.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="students graded at once (each may use --memory-mb)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing report files")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the notebooks without bubblewrap, as your user (weaker; the reports say so)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -740,127 +971,16 @@ def run(args: argparse.Namespace) -> int:
             out_csv,
             out_md,
             solution=args.solution,
+            checks=args.checks,
             jobs=args.jobs,
             overwrite=args.overwrite,
+            check_timeout_s=args.check_timeout,
+            sandboxed=not args.no_sandbox,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except (GradingError, FileExistsError) as error:
         print(f"deepdream: error: {error}", file=sys.stderr)
         return 2
-    print(f"graded {len(results)} students; wrote {out_csv} and {out_md}")
-    return 0
-
-
-# --- the runner (child side): one notebook, one kernel -------------------------------------------
-
-
-def _text_of(kind: str, content: dict[str, Any]) -> str:
-    """The plain text of one output message."""
-    if kind == "stream":
-        return str(content.get("text", ""))
-    if kind == "error":
-        return f"{content.get('ename')}: {content.get('evalue')}\n"
-    return str((content.get("data") or {}).get("text/plain", "")) + "\n"
-
-
-class _GradingClient(NotebookClient):
-    """Runs every cell but keeps no output: prints up to ``RUNNER_OUTPUT_CHARS`` of text, notes errors."""
-
-    def __init__(self, nb: nbformat.NotebookNode, **kwargs: Any) -> None:
-        super().__init__(nb, **kwargs)
-        self.written, self.dropped, self.cell, self.errors = 0, 0, None, []
-        self.on_cell_execute = self._start_cell
-
-    def create_kernel_manager(self) -> Any:
-        """A kernel that talks over Unix sockets in the grading folder, not over localhost TCP ports."""
-        manager = super().create_kernel_manager()
-        manager.transport = "ipc"
-        manager.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], "kernel")
-        return manager
-
-    def _start_cell(self, cell: Any, cell_index: int) -> None:
-        """Note which cell runs (1-based), to say where a kernel died."""
-        self.cell = cell_index + 1
-
-    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> None:
-        """Echo the text (bounded) and remember errors; never store outputs in the notebook."""
-        kind, content = msg["msg_type"], msg["content"]
-        text = _text_of(kind, content)
-        if kind == "error":
-            if len(self.errors) < MAX_ERRORS:
-                self.errors.append(
-                    {
-                        "cell": cell_index + 1,
-                        "ename": str(content.get("ename"))[:100],
-                        "evalue": str(content.get("evalue"))[:200],
-                    }
-                )
-            sys.stdout.write(f"[cell {cell_index + 1}] {text[:400]}")
-            return None
-        room = max(0, RUNNER_OUTPUT_CHARS - self.written)
-        sys.stdout.write(text[:room])
-        self.written += min(room, len(text))
-        self.dropped += max(0, len(text) - room)
-        return None
-
-    def summary(self) -> dict[str, Any]:
-        """The last cell started, the errors seen and how much output was dropped."""
-        return {"cell": self.cell, "errors": self.errors, "dropped_chars": self.dropped}
-
-
-def _set_child_limits(memory_mb: int) -> None:
-    """Limits that the kernel and its children inherit: data segment, file size, no core dumps."""
-    import resource
-
-    wanted = (
-        (resource.RLIMIT_DATA, memory_mb * 2**20),
-        (resource.RLIMIT_FSIZE, FILE_LIMIT_MB * 2**20),
-        (resource.RLIMIT_CORE, 0),
-    )
-    for limit, value in wanted:
-        hard = resource.getrlimit(limit)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        try:  # soft = hard: the notebook cannot raise it again (unless it runs as root)
-            resource.setrlimit(limit, (value, value))
-        except (ValueError, OSError):  # a platform that refuses one: the watchdog still limits memory
-            pass
-
-
-def _load_sibling(name: str) -> Any:
-    """A module of this package loaded by its path, without the package's ``__init__`` (see _RUNNER_BOOT)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"deepdream_grading_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def runner_main(argv: list[str]) -> int:
-    """Child side (started by :func:`_supervise`): run one notebook in the current folder; print a result.
-
-    The result is one line, ``RESULT_MARKER`` + JSON, after every cell ran or the kernel died.
-    """
-    notebook, memory_mb = argv[0], int(argv[1])
-    _set_child_limits(memory_mb)
-    _load_sibling("kernel_messages").install()  # else a missed reply waits until the time limit kills us
-    result: dict[str, Any] = {"kernel_died": False, "runner_error": None}
-    client = _GradingClient(
-        nbformat.read(notebook, as_version=4),
-        kernel_name=KERNEL_NAME,
-        allow_errors=True,
-        timeout=None,
-        startup_timeout=120,
-        record_timing=False,
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": os.getcwd()}},
-    )
-    try:
-        client.execute(stdout=subprocess.DEVNULL)  # fd-level stdout reaches us through `output` anyway
-    except DeadKernelError:
-        result["kernel_died"] = True
-    except Exception as error:  # the kernel would not start, a broken notebook, ...
-        result["runner_error"] = f"{type(error).__name__}: {error}"[:500]
-    result.update(client.summary())
-    sys.stdout.write("\n" + RESULT_MARKER + json.dumps(result) + "\n")
-    sys.stdout.flush()
+    how = "" if not args.no_sandbox else " without a sandbox"
+    print(f"graded {len(results)} students{how}; wrote {out_csv} and {out_md}")
     return 0

@@ -1,12 +1,15 @@
 """Tiny exercise checks for ``tests/test_grading.py``: the real check machinery, without TensorFlow.
 
-The submission notebooks that the test builds put this folder on ``sys.path`` and call these checks.
+The submission notebooks that the test builds put this folder on ``sys.path`` and call these checks,
+as students call a lesson's checks; the grader runs them again, from its own copy, after the notebook.
 Importing ``deepdream_lib.course.checks`` loads no TensorFlow (the package imports lazily).
 """
 
 from __future__ import annotations
 
-from deepdream_lib.course.checks import CheckFailed, check, expect
+import numpy as np
+
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 __all__ = ["CheckFailed", "check_add", "check_mul"]
 
@@ -21,6 +24,6 @@ def check_add(add) -> None:
 
 @check("mul(a, b) returns the product")
 def check_mul(mul) -> None:
-    """Exercise 2: ``mul``."""
-    got = mul(4, 3)
-    expect(got == 12, f"mul(4, 3) gave {got!r}, expected 12.")
+    """Exercise 2: ``mul``, compared with ``np.allclose`` (what a deeper patch can fool, see the tests)."""
+    got = returned_array(mul(4.0, 3.0), "mul(4.0, 3.0)")
+    expect(bool(np.allclose(got, 12.0)), f"mul(4.0, 3.0) gave {got!r}, expected 12.")

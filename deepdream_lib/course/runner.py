@@ -1,0 +1,350 @@
+"""The grader's child side: run one student's notebook in a kernel, then its checks; report on a pipe.
+
+Started by :mod:`deepdream_lib.course.grading` as ``python -I -B -m deepdream_lib.course.runner SPEC FD``
+(isolated mode: no current folder on ``sys.path``, no ``PYTHON*`` variables, no user site), inside the
+submission's sandbox when there is one. ``SPEC`` is a read-only JSON file (:class:`RunSpec`); ``FD`` is
+the write end of a pipe whose read end only the grader holds.
+
+1. The runner makes itself non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``) and keeps ``FD`` out of every
+   child: a process of the same user may otherwise open ``/proc/RUNNER/fd/FD`` and write into the pipe.
+   Without capabilities (the sandbox drops them all) nothing else can open, trace or read it.
+2. It starts a kernel for this very Python (also ``-I``) and runs the learner's cells in order, errors
+   allowed, until the time limit; then it interrupts the kernel and skips the cells left.
+3. Then, in the same kernel, one cell per expected check. Each loads the check code afresh from the
+   grader's read-only copy (``checks/__init__.py`` and the lesson's check module, verified by their
+   SHA-256), so what the notebook did to the check modules, to ``sys.modules`` or to the names in its
+   namespace does not change the checks. It calls the check on the learner's function as the solution
+   does (``check_x(x)``), and returns the verdict as the cell's value, tagged with a random nonce made
+   after the learner's cells ended. Only that value counts: nothing the notebook printed, logged or
+   wrote earlier can carry the nonce.
+4. It writes one JSON result (:func:`run`) to ``FD`` and exits.
+
+The boundary, honestly: the learner's functions run in the learner's kernel, and so do the checks. Code
+that the notebook left running in that interpreter (a patched ``numpy`` or builtin, an IPython hook, a
+thread, a trace function) runs during the checks too and can change what they compute or report.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_code_cell
+
+from deepdream_lib.course import kernel_messages
+
+KERNEL_NAME = "deepdream-grading"
+RUNNER_OUTPUT_CHARS = 2**20  # text the runner writes at most (errors come on top, see _GradingClient)
+MAX_ERRORS = 50  # cell errors kept in the result
+MAX_MESSAGE_CHARS = 1000  # of one check's message
+FILE_LIMIT_MB = 256  # the largest file a notebook may write
+INTERRUPT_GRACE_S = 1  # the smallest time limit given to one cell
+
+
+@dataclass(frozen=True)
+class CheckCode:
+    """A file of check code as the grader copied it: where the runner finds it, and its SHA-256."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the runner needs to know, written by the grader as read-only JSON.
+
+    ``calls`` maps every expected check to the arguments the solution passes it (``"add"`` for
+    ``check_add(add)``); ``base`` is the checks package (``checks/__init__.py``), imported by the lesson's
+    check ``module`` as ``base_name``.
+    """
+
+    notebook: str
+    memory_mb: int
+    timeout_s: float
+    check_timeout_s: float
+    calls: dict[str, str]
+    base_name: str
+    base: CheckCode
+    module: CheckCode
+
+    def to_json(self) -> str:
+        """The spec as JSON text."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        """A spec read back from :meth:`to_json`."""
+        fields = json.loads(text)
+        fields["base"], fields["module"] = CheckCode(**fields["base"]), CheckCode(**fields["module"])
+        return cls(**fields)
+
+
+# The cell that grades one check, run after the learner's cells. Everything it needs is a literal in its
+# source; it imports only the standard library and what the check code imports.
+CHECK_CELL = '''\
+def __deepdream_grade(nonce={nonce!r}, name={name!r}, arguments={arguments!r}, base_name={base_name!r},
+                      base={base!r}, module={module!r}, limit={limit!r}):
+    import hashlib, json, sys, types
+
+    def load(module_name, path, digest):
+        with open(path, "rb") as file:
+            source = file.read()
+        if hashlib.sha256(source).hexdigest() != digest:
+            raise RuntimeError(f"{{path}} is not the grader's copy of the check code")
+        fresh = types.ModuleType(module_name)
+        fresh.__file__ = path
+        sys.modules[module_name] = fresh
+        exec(compile(source, path, "exec"), fresh.__dict__)
+        return fresh
+
+    def verdict(passed, message):
+        return json.dumps({{"nonce": nonce, "check": name, "passed": passed, "message": message}})
+
+    fresh_base = load(f"deepdream_grading_{{nonce}}_checks", *base)
+    previous = sys.modules.get(base_name)
+    sys.modules[base_name] = fresh_base  # the check module's `from ... import check` gets the fresh one
+    try:
+        checks = load(f"deepdream_grading_{{nonce}}_lesson", *module)
+    finally:
+        if previous is None:
+            sys.modules.pop(base_name, None)
+        else:
+            sys.modules[base_name] = previous
+    namespace = {{"__deepdream_check": getattr(checks, name)}}
+    try:
+        eval(f"__deepdream_check({{arguments}})", globals(), namespace)
+    except NameError as error:
+        return verdict(False, f"Not defined when the checks ran: {{error}}.")
+    except fresh_base.CheckFailed as failure:
+        return verdict(False, str(failure))
+    except KeyboardInterrupt:
+        return verdict(False, f"The check was stopped at its time limit ({{limit:g}} s).")
+    except BaseException as error:
+        return verdict(False, f"The check raised {{type(error).__name__}}: {{error}}")
+    return verdict(True, "passed")
+__deepdream_grade()
+'''
+
+
+def check_cell(spec: RunSpec, name: str, nonce: str) -> str:
+    """The source of the cell that grades check ``name``."""
+    return CHECK_CELL.format(
+        nonce=nonce,
+        name=name,
+        arguments=spec.calls[name],
+        base_name=spec.base_name,
+        base=(spec.base.path, spec.base.sha256),
+        module=(spec.module.path, spec.module.sha256),
+        limit=spec.check_timeout_s,
+    )
+
+
+def parse_verdict(text: str, name: str, nonce: str) -> dict[str, Any] | None:
+    """``{"passed": ..., "message": ...}`` from a check cell's value (its ``repr``), or None if forged."""
+    try:
+        verdict = json.loads(ast.literal_eval(text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(verdict, dict) or verdict.get("nonce") != nonce or verdict.get("check") != name:
+        return None
+    passed, message = verdict.get("passed"), verdict.get("message")
+    if not isinstance(passed, bool) or not isinstance(message, str):
+        return None
+    return {"passed": passed, "message": message[:MAX_MESSAGE_CHARS]}
+
+
+def _text_of(kind: str, content: dict[str, Any]) -> str:
+    """The plain text of one output message."""
+    if kind == "stream":
+        return str(content.get("text", ""))
+    if kind == "error":
+        return f"{content.get('ename')}: {content.get('evalue')}\n"
+    return str((content.get("data") or {}).get("text/plain", "")) + "\n"
+
+
+class _GradingClient(NotebookClient):
+    """Runs cells but keeps no output: prints up to ``RUNNER_OUTPUT_CHARS`` of text, notes errors, and
+    reads the verdict of the check cell that runs (``expecting``)."""
+
+    def __init__(self, nb: nbformat.NotebookNode, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.written, self.dropped, self.cell, self.errors = 0, 0, None, []
+        self.deadline = math.inf
+        self.expecting: tuple[str, str] | None = None  # (check, nonce) while a check cell runs
+        self.verdicts: dict[str, dict[str, Any]] = {}
+        self.on_cell_execute = self._start_cell
+        self.timeout_func = self._time_left
+
+    def create_kernel_manager(self) -> Any:
+        """A kernel that talks over Unix sockets in the private runtime folder, not over TCP ports."""
+        manager = super().create_kernel_manager()
+        manager.transport = "ipc"
+        manager.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], "kernel")
+        return manager
+
+    def _start_cell(self, cell: Any, cell_index: int) -> None:
+        """Note which cell runs (1-based), to say where a kernel died."""
+        if self.expecting is None:
+            self.cell = cell_index + 1
+
+    def _time_left(self, cell: Any) -> int:
+        """The running cell's time limit: what is left until the deadline (at least a second)."""
+        return max(INTERRUPT_GRACE_S, math.ceil(self.deadline - time.monotonic()))
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> None:
+        """Echo the text (bounded), remember errors, take a check cell's verdict; store no outputs."""
+        kind, content = msg["msg_type"], msg["content"]
+        if self.expecting is not None:
+            if kind == "execute_result" and self.expecting[0] not in self.verdicts:
+                value = str((content.get("data") or {}).get("text/plain", ""))
+                verdict = parse_verdict(value, *self.expecting)
+                if verdict is not None:
+                    self.verdicts[self.expecting[0]] = verdict
+                return None
+        elif kind == "error":
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(
+                    {
+                        "cell": cell_index + 1,
+                        "ename": str(content.get("ename"))[:100],
+                        "evalue": str(content.get("evalue"))[:200],
+                    }
+                )
+            sys.stdout.write(f"[cell {cell_index + 1}] {_text_of(kind, content)[:400]}")
+            return None
+        text = _text_of(kind, content)
+        room = max(0, RUNNER_OUTPUT_CHARS - self.written)
+        sys.stdout.write(text[:room])
+        self.written += min(room, len(text))
+        self.dropped += max(0, len(text) - room)
+        return None
+
+
+def _learner_cells(client: _GradingClient, spec: RunSpec) -> int | None:
+    """Run the notebook's cells until the time limit; the cell it was stopped in (1-based), or None."""
+    client.deadline = time.monotonic() + spec.timeout_s
+    cells = enumerate(client.nb.cells)
+    code = [(i, cell) for i, cell in cells if cell.cell_type == "code" and cell.source.strip()]
+    last = None
+    for index, cell in code:
+        if time.monotonic() >= client.deadline:
+            return last  # cells were left: the one that ran last was stopped (or ended) at the limit
+        client.execute_cell(cell, index)
+        last = index + 1
+    final = client.errors[-1] if client.errors else {}
+    interrupted = final.get("cell") == last and final.get("ename") == "KeyboardInterrupt"
+    return last if interrupted and time.monotonic() >= client.deadline else None
+
+
+def _check_cells(client: _GradingClient, spec: RunSpec) -> None:
+    """Run one check cell per expected check, each with its own time limit and a fresh nonce."""
+    for name in spec.calls:
+        nonce = secrets.token_hex(16)
+        client.nb.cells.append(new_code_cell(check_cell(spec, name, nonce)))
+        client.expecting, client.deadline = (name, nonce), time.monotonic() + spec.check_timeout_s
+        try:
+            client.execute_cell(client.nb.cells[-1], len(client.nb.cells) - 1, store_history=False)
+        finally:
+            client.expecting = None
+
+
+def run(spec: RunSpec) -> dict[str, Any]:
+    """Run the notebook, then its checks; the result that goes to the grader."""
+    client = _GradingClient(
+        nbformat.read(spec.notebook, as_version=4),
+        kernel_name=KERNEL_NAME,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        startup_timeout=120,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": os.getcwd()}},
+    )
+    result: dict[str, Any] = {"kernel_died": False, "runner_error": None, "stopped_in_cell": None}
+    try:
+        client.reset_execution_trackers()
+        with client.setup_kernel(stdout=subprocess.DEVNULL):
+            result["stopped_in_cell"] = _learner_cells(client, spec)
+            _check_cells(client, spec)
+    except DeadKernelError:
+        result["kernel_died"] = True
+    except Exception as error:  # the kernel would not start, a broken notebook, ...
+        result["runner_error"] = f"{type(error).__name__}: {error}"[:500]
+    result.update(cell=client.cell, errors=client.errors, dropped_chars=client.dropped)
+    result["checks"] = client.verdicts
+    return result
+
+
+def _protect(result_fd: int) -> None:
+    """No other process of this user may open our file descriptors or trace us; children do not get FD."""
+    os.set_inheritable(result_fd, False)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_DUMPABLE = 4
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _set_child_limits(memory_mb: int) -> None:
+    """Limits that the kernel and its children inherit: data segment, file size, no core dumps."""
+    import resource
+
+    wanted = (
+        (resource.RLIMIT_DATA, memory_mb * 2**20),
+        (resource.RLIMIT_FSIZE, FILE_LIMIT_MB * 2**20),
+        (resource.RLIMIT_CORE, 0),
+    )
+    for limit, value in wanted:
+        hard = resource.getrlimit(limit)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        try:  # soft = hard: the notebook cannot raise it again
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # a platform that refuses one: the watchdog still limits memory
+            pass
+
+
+def _private_jupyter_dirs() -> None:
+    """A kernelspec for this very Python (isolated mode), and a runtime folder, in a folder of our own."""
+    folder = Path(tempfile.mkdtemp(prefix="deepdream-runner-"))
+    spec_dir = folder / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-I", "-B", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (grading)",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    (folder / "runtime").mkdir()
+    os.environ.update(JUPYTER_PATH=str(folder), JUPYTER_RUNTIME_DIR=str(folder / "runtime"))
+
+
+def main(argv: list[str]) -> int:
+    """``SPEC FD``: run the notebook that ``SPEC`` names and write the result to file descriptor ``FD``."""
+    spec_path, result_fd = argv[0], int(argv[1])
+    _protect(result_fd)
+    spec = RunSpec.from_json(Path(spec_path).read_text(encoding="utf-8"))
+    _set_child_limits(spec.memory_mb)
+    _private_jupyter_dirs()
+    kernel_messages.install()  # else a missed reply waits until the time limit kills us
+    result = run(spec)
+    sys.stdout.flush()
+    with os.fdopen(result_fd, "w", encoding="utf-8") as pipe:
+        pipe.write(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
