@@ -47,10 +47,33 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
     @classmethod
-    def from_module(cls, name: str, help: str, module: str) -> Command:
-        """A subcommand implemented by a module that exposes ``add_arguments(parser)`` and ``run(args)``."""
-        loaded = importlib.import_module(module)
+    def from_module(cls, name: str, help: str, module: str, extra: str | None = None) -> Command:
+        """A subcommand implemented by a module that exposes ``add_arguments(parser)`` and ``run(args)``.
+
+        ``extra`` is the optional dependency set that module needs: when a package of it is missing, the
+        other subcommands still work and this one fails with one line that names the extra.
+        """
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            missing = error.name or "a package"
+            if extra is None or missing.startswith("deepdream_lib"):
+                raise
+            return cls(name, help, _any_arguments, lambda args: _needs_extra(name, extra, missing))
         return cls(name, help, loaded.add_arguments, loaded.run)
+
+
+def _any_arguments(parser: argparse.ArgumentParser) -> None:
+    """Accept whatever follows the subcommand, options included (its module could not say which)."""
+    parser.prefix_chars = ""  # so that "--lesson 03" is collected too instead of being refused
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _needs_extra(command: str, extra: str, missing: str) -> int:
+    raise DeepDreamError(
+        f"'{PROG} {command}' needs the {extra!r} extra ({missing} is not installed): "
+        f"pip install 'deepdream_lib[{extra}]'"
+    )
 
 
 # --- dream ---------------------------------------------------------------------------------------
@@ -257,7 +280,9 @@ def commands() -> list[Command]:
             _list_layers_arguments,
             _run_list_layers,
         ),
-        Command.from_module("grade", "grade a class's exercise submissions", "deepdream_lib.course.grading"),
+        Command.from_module(
+            "grade", "grade a class's exercise submissions", "deepdream_lib.course.grading", extra="course"
+        ),
     ]
 
 

@@ -1,14 +1,17 @@
-"""environment.yml and pyproject.toml describe the same environment.
+"""environment.yml and pyproject.toml describe the same environment, and a learner's install stays lean.
 
-Every runtime dependency and every extra (``dev``, ``video``...) of ``pyproject.toml`` appears in
+Every runtime dependency and every extra (``course``, ``dev``, ``video``) of ``pyproject.toml`` appears in
 ``environment.yml`` (its ``pip:`` section or its conda list), and every package there appears in
 ``pyproject.toml``, with compatible version specifiers: the same specifier set, or an exact pin on one
-side that the other side allows. conda's Python must satisfy ``requires-python``. The comparator is
-also run on a made-up mismatch, to show that it can fail.
+side that the other side allows. An extra that names the project itself (``dev`` includes
+``deepdream_lib[course,video]``) stands for those extras. conda's Python must satisfy
+``requires-python``. The course's tooling (running and grading notebooks) is the ``course`` extra, not a
+learner's runtime dependency. The comparator is also run on a made-up mismatch, to show that it can fail.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,8 @@ from packaging.version import Version
 tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_ONLY = {"python", "pip"}  # the interpreter and the installer: conda's business, not pyproject's
+TOOLING = {"nbformat", "nbclient", "psutil"}  # the grader, the book and tools/ need them; a learner does not
+LEARNER = {"ipykernel", "ipywidgets"}  # what a learner's JupyterLab needs for the lessons and their widgets
 
 
 def _add(table: dict[str, list[Requirement]], requirement: Requirement) -> None:
@@ -28,12 +33,26 @@ def _add(table: dict[str, list[Requirement]], requirement: Requirement) -> None:
 
 
 def project_requirements(project: dict) -> dict[str, list[Requirement]]:
-    """Runtime dependencies and every optional extra, by canonical name."""
+    """Runtime dependencies and every optional extra, by canonical name (the project's own extras, as in
+    ``deepdream_lib[course]``, are counted where they are defined, not again)."""
+    own = canonicalize_name(project.get("name", ""))
     table: dict[str, list[Requirement]] = {}
     lists = [project.get("dependencies", [])] + list(project.get("optional-dependencies", {}).values())
     for line in (line for group in lists for line in group):
-        _add(table, Requirement(line))
+        requirement = Requirement(line)
+        if canonicalize_name(requirement.name) != own:
+            _add(table, requirement)
     return table
+
+
+def self_references(project: dict) -> dict[str, set[str]]:
+    """For each extra, the extras of the project itself that it includes (``dev`` -> {course, video})."""
+    own = canonicalize_name(project.get("name", ""))
+    return {
+        extra: {name for line in lines for name in Requirement(line).extras
+                if canonicalize_name(Requirement(line).name) == own}
+        for extra, lines in project.get("optional-dependencies", {}).items()
+    }
 
 
 def conda_requirement(spec: str) -> Requirement:
@@ -114,6 +133,17 @@ def test_environment_and_pyproject_agree(pyproject: dict, environment: dict) -> 
     assert mismatches(project_requirements(pyproject), env) == []
 
 
+def test_tooling_is_the_course_extra_and_dev_includes_it(pyproject: dict) -> None:
+    runtime = {canonicalize_name(Requirement(line).name) for line in pyproject["dependencies"]}
+    extras = pyproject["optional-dependencies"]
+    course = {canonicalize_name(Requirement(line).name) for line in extras["course"]}
+    assert runtime & TOOLING == set() and course == TOOLING
+    assert LEARNER <= runtime  # JupyterLab can run the lessons and show their widgets
+    included = self_references(pyproject)
+    assert "course" in included["dev"]  # tools/setup.sh and the book's CI install .[dev]
+    assert all(name in extras for names in included.values() for name in names), included
+
+
 def test_conda_python_satisfies_requires_python(pyproject: dict, environment: dict) -> None:
     _, conda_only, _ = environment_requirements(environment)
     pythons = [conda_requirement(entry) for entry in conda_only if entry.startswith("python")]
@@ -139,12 +169,14 @@ def test_each_environment_dependency_says_why_it_is_there(environment: dict) -> 
 
 
 def test_comparator_reports_a_made_up_mismatch() -> None:
-    project = project_requirements(
-        {
-            "dependencies": ["numpy>=1.26", "Pillow>=10", "tqdm>=4.66"],
-            "optional-dependencies": {"dev": ["ruff>=0.6", "pytest>=8"]},
-        }
-    )
+    fake = {
+        "name": "made_up",
+        "dependencies": ["numpy>=1.26", "Pillow>=10", "tqdm>=4.66"],
+        "optional-dependencies": {"dev": ["made-up[tools]", "ruff>=0.6", "pytest>=8"],
+                                  "tools": ["pyyaml>=6"]},
+    }
+    project = project_requirements(fake)
+    assert self_references(fake) == {"dev": {"tools"}, "tools": set()}
     env, conda_only, local = environment_requirements(
         {
             "dependencies": [
@@ -159,9 +191,11 @@ def test_comparator_reports_a_made_up_mismatch() -> None:
     assert mismatches(project, env) == [
         "numpy: pyproject.toml says 'numpy>=1.26', environment.yml says 'numpy>=2'",
         "pytest: pyproject.toml says 'pytest>=8', environment.yml says 'pytest==7.4'",
+        "pyyaml is in pyproject.toml but not in environment.yml",
         "ruff is in pyproject.toml but not in environment.yml",
         "scipy is in environment.yml but not in pyproject.toml",
-    ]  # Pillow (a pin in range, names differing in case) and tqdm (a conda pin in range) agree
+    ]  # Pillow (a pin in range, names differing in case) and tqdm (a conda pin in range) agree;
+    # made-up[tools] is the project itself, not a package to install
 
 
 def test_compatible_and_conda_specs() -> None:
@@ -175,3 +209,24 @@ def test_compatible_and_conda_specs() -> None:
     assert not compatible(conda_requirement("python=3.9").specifier, SpecifierSet(">=3.10"))
     with pytest.raises(InvalidRequirement):
         Requirement("not a requirement ==")
+
+
+# --- without the course extra ----------------------------------------------------------------------
+
+
+def test_grade_without_the_course_extra_says_which_to_install(monkeypatch, capsys) -> None:
+    """A learner's install (no nbclient): ``deepdream grade`` fails in one line naming the extra; the
+    other subcommands still work."""
+    from deepdream_lib import cli
+
+    monkeypatch.setitem(sys.modules, "nbclient", None)  # `import nbclient` now fails, as if not installed
+    for module in ("deepdream_lib.course.grading", "deepdream_lib.course.runner"):
+        if module in sys.modules:
+            monkeypatch.delitem(sys.modules, module)  # imported afresh, so the import fails
+    for argv in (["grade", "--lesson", "03", "subs", "-o", "r.csv"], ["grade", "--help"]):
+        assert cli.main(argv) == cli.EXIT_USAGE
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "'course' extra" in err and "nbclient" in err, err
+        assert "pip install 'deepdream_lib[course]'" in err
+    assert cli.main(["list-models", "--offline"]) == 0
+    assert "vgg16_hed" in capsys.readouterr().out
