@@ -52,6 +52,27 @@ TV_MISTAKES = {
     "whole batch": (lambda x: np.abs(_down(x)).mean() + np.abs(_across(x)).mean(), "one value per image"),
     "wraps around": (_rolled, "wrap around"),
     "no return": (lambda x: None, "return"),
+    "per colour": (
+        lambda x: np.abs(_down(x)).mean(axis=(1, 2)) + np.abs(_across(x)).mean(axis=(1, 2)), "*and colour*"
+    ),
+    "no absolute value": (
+        lambda x: _down(x).mean(axis=(1, 2, 3)) + _across(x).mean(axis=(1, 2, 3)), "absolute value"
+    ),
+    "isotropic": (
+        lambda x: np.sqrt(_down(x)[:, :, :-1] ** 2 + _across(x)[:, :-1] ** 2).mean(axis=(1, 2, 3)),
+        "isotropic",
+    ),
+    "channels first": (
+        lambda x: sum(np.abs(np.diff(x, axis=axis)).mean(axis=(1, 2, 3)) for axis in (2, 3)),
+        "axes 2 and 3",
+    ),
+    "divided by the pixels": (
+        lambda x: (np.abs(_down(x)).sum(axis=(1, 2, 3)) + np.abs(_across(x)).sum(axis=(1, 2, 3))) / x[0].size,
+        "number of pixels",
+    ),
+    "tf.image.total_variation": (
+        lambda x: tf.image.total_variation(tf.convert_to_tensor(x)), "tf.image.total_variation sums"
+    ),
 }
 
 
@@ -78,6 +99,12 @@ def one_over_f_scale(height, width, decay_power=1.0):
     return 1.0 / np.maximum(_frequency(height, width), 1.0 / max(height, width)) ** decay_power
 
 
+def _cycles_per_image(height, width, decay_power=1.0):
+    fy, fx = np.fft.fftfreq(height, 1.0 / height), np.fft.rfftfreq(width, 1.0 / width)
+    frequency = np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+    return 1.0 / np.maximum(frequency, 1.0 / max(height, width)) ** decay_power
+
+
 SCALE_MISTAKES = {
     "full grid": (
         lambda h, w, p=1.0: 1.0 / np.maximum(_frequency(h, w, rfft=False), 1.0 / max(h, w)) ** p,
@@ -95,6 +122,22 @@ SCALE_MISTAKES = {
     "swapped": (lambda h, w, p=1.0: one_over_f_scale(w, h, p), "swapped height and width"),
     "ignores decay_power": (lambda h, w, p=1.0: one_over_f_scale(h, w, 1.0), "decay_power=2"),
     "tiny floor": (lambda h, w, p=1.0: 1.0 / np.maximum(_frequency(h, w), 1e-6) ** p, "frequency 0"),
+    "floor of the shorter side": (
+        lambda h, w, p=1.0: 1.0 / np.maximum(_frequency(h, w), 1.0 / min(h, w)) ** p, "1 / min(H, W)"
+    ),
+    "floor after the power": (
+        lambda h, w, p=1.0: 1.0 / np.maximum(_frequency(h, w) ** p, 1.0 / max(h, w)), "floored f ** 2"
+    ),
+    "cycles per image": (_cycles_per_image, "cycles per *image*"),
+    "meshgrid with indexing='xy'": (
+        lambda h, w, p=1.0: 1.0 / np.maximum(
+            np.hypot(*np.meshgrid(np.fft.fftfreq(h), np.fft.rfftfreq(w))), 1.0 / max(h, w)
+        ) ** p,
+        "indexing='xy'",
+    ),
+    "floor added": (lambda h, w, p=1.0: 1.0 / (_frequency(h, w) + 1.0 / max(h, w)) ** p, "added the floor"),
+    "rescaled": (lambda h, w, p=1.0: one_over_f_scale(h, w, p) / one_over_f_scale(h, w, p).max(), "rescaled"),
+    "floor of 1": (lambda h, w, p=1.0: 1.0 / np.maximum(_frequency(h, w), 1.0) ** p, "floor is 1,"),
 }
 
 
@@ -161,7 +204,46 @@ def _numpy(distance):
     return lambda images: inner(images.numpy())
 
 
+def _from_both_ends(distance):
+    rng = np.random.default_rng(0)
+
+    def transform(images):
+        dy, dx = (int(v) for v in rng.integers(0, distance + 1, size=2))
+        return images[:, dy : images.shape[1] - dy, dx : images.shape[2] - dx]  # the size follows the offset
+
+    return transform
+
+
+def _reseeded(distance):
+    def transform(images):
+        dy, dx = (int(v) for v in np.random.default_rng(0).integers(0, distance + 1, size=2))
+        return images[:, dy : dy + images.shape[1] - distance, dx : dx + images.shape[2] - distance]
+
+    return transform
+
+
+def _cut(amount):
+    """A jitter whose crop is ``amount(distance)`` pixels smaller, not ``distance``."""
+
+    def make(distance):
+        rng = np.random.default_rng(0)
+
+        def transform(images):
+            cut = amount(distance)
+            dy, dx = (int(v) for v in rng.integers(0, distance + 1, size=2))
+            return images[:, dy : dy + images.shape[1] - cut, dx : dx + images.shape[2] - cut]
+
+        return transform
+
+    return make
+
+
 JITTER_MISTAKES = {
+    "size follows the offset": (_from_both_ends, "different sizes"),
+    "generator seeded at each call": (_reseeded, "seeded inside the transform"),
+    "distance from both ends": (_cut(lambda d: 2 * d), "2 * distance"),
+    "window one pixel short": (_cut(lambda d: d + 1), "no - 1"),
+    "fixed distance": (_cut(lambda d: 5), "use the distance argument"),
     "frozen offset": (_frozen, "same window"),
     "rolls": (_rolls, "you rolled or padded"),
     "same offset for rows and columns": (_same_offset, "same amount"),

@@ -23,6 +23,35 @@ def _rgb(gray: np.ndarray, batch: int = 1) -> np.ndarray:
 # --- exercise 1: total variation ----------------------------------------------------------------------------
 
 
+def _tv_variants(x: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Total variations gone wrong, on a (B, H, W, C) batch, each with its diagnosis."""
+    down, across = x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
+    pixels = x[0].size
+    return [
+        (np.abs(np.diff(x, axis=2)).mean(axis=(1, 2, 3)) + np.abs(np.diff(x, axis=3)).mean(axis=(1, 2, 3)),
+         "You took differences along axes 2 and 3 (width and colour), as if the images were (B, C, H, W). "
+         "They are (B, H, W, 3): vertical neighbours differ along axis 1, horizontal ones along axis 2."),
+        (down.mean(axis=(1, 2, 3)) + across.mean(axis=(1, 2, 3)),
+         "You forgot the absolute value: differences up and down cancel in the mean (a checkerboard would "
+         "get 0). Take np.abs (or tf.abs) of the differences before averaging."),
+        (np.sqrt(down[:, :, :-1] ** 2 + across[:, :-1] ** 2).mean(axis=(1, 2, 3)),
+         "You took sqrt(vertical**2 + horizontal**2) at each pixel (the isotropic total variation). This "
+         "exercise adds the two mean absolute differences: a 0/1 checkerboard gives 1 + 1 = 2."),
+        (np.abs(down).sum(axis=(1, 2, 3)) / pixels + np.abs(across).sum(axis=(1, 2, 3)) / pixels,
+         "You divided the sums by the number of pixels; there are fewer differences than pixels (H - 1 rows "
+         "of vertical ones, W - 1 columns of horizontal ones). Take the mean of each set of differences."),
+    ]
+
+
+def _diagnose_tv_variants(total_variation: Callable) -> None:
+    """Compare the learner's total variation of a random batch with the usual wrong versions."""
+    batch = np.random.default_rng(6).uniform(size=(2, 6, 7, 3)).astype(np.float32)
+    values = returned_array(total_variation(batch), "total_variation")
+    for candidate, message in _tv_variants(batch.astype(np.float64)):
+        if values.shape == candidate.shape and np.allclose(values, candidate, atol=1e-5):
+            raise CheckFailed(message)
+
+
 @check(
     "total_variation adds the mean absolute difference of vertical and of horizontal neighbours, per image"
 )
@@ -38,8 +67,14 @@ def check_total_variation(total_variation: Callable) -> None:
             "You returned one number; return one value per image, shape (B,): average over height, width "
             "and colour (axes 1, 2, 3), not over the batch."
         )
+    if value.shape == (1, 3):
+        raise CheckFailed(
+            "Wrong shape (1, 3): one value per image *and colour*. Average over the colour channels too "
+            "(axes 1, 2, 3), for one value per image, shape (B,)."
+        )
     if value.shape != (1,):
         raise CheckFailed(f"Wrong shape {value.shape}: for a batch of 1 image the result has shape (1,).")
+    _diagnose_tv_variants(total_variation)
     across = float(returned_array(total_variation(vertical_stripes), "total_variation")[0])
     down = float(returned_array(total_variation(horizontal_stripes), "total_variation")[0])
     if across == 0 or down == 0:
@@ -50,8 +85,9 @@ def check_total_variation(total_variation: Callable) -> None:
         )
     if value[0] > 10:
         raise CheckFailed(
-            f"A 0/1 checkerboard gave {value[0]:.0f}: you summed the differences. Take their mean, so the "
-            "value does not grow with the image size (it should be 2: 1 across plus 1 down)."
+            f"A 0/1 checkerboard gave {value[0]:.0f}: you summed the differences (tf.image.total_variation "
+            "sums, too). Take their mean, so the value does not grow with the image size (it should be 2: 1 "
+            "across plus 1 down)."
         )
     if abs(value[0] - 1.0) < 1e-4:
         raise CheckFailed(
@@ -98,9 +134,52 @@ def check_total_variation(total_variation: Callable) -> None:
 # --- exercise 2: the 1/f scale of a spectrum --------------------------------------------------------------
 
 
+def _frequency(height: int, width: int, per_image: bool = False) -> np.ndarray:
+    """sqrt(fy**2 + fx**2) on the rfft2 grid, in cycles per pixel (or, if ``per_image``, per image)."""
+    fy = np.fft.fftfreq(height, 1.0 / height if per_image else 1.0)
+    fx = np.fft.rfftfreq(width, 1.0 / width if per_image else 1.0)
+    return np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+
+
 def _one_over_f(height: int, width: int, decay_power: float) -> np.ndarray:
-    f = np.sqrt(np.fft.fftfreq(height)[:, None] ** 2 + np.fft.rfftfreq(width)[None, :] ** 2)
-    return 1.0 / np.maximum(f, 1.0 / max(height, width)) ** decay_power
+    return 1.0 / np.maximum(_frequency(height, width), 1.0 / max(height, width)) ** decay_power
+
+
+def _diagnose_scale(scale: np.ndarray, height: int, width: int) -> None:
+    """Name the mistake of a decay_power=1 scale of the right shape, finite and falling, but wrong."""
+    f, floor = _frequency(height, width), 1.0 / max(height, width)
+    expected = 1.0 / np.maximum(f, floor)
+    mistakes = [
+        (1.0 / np.maximum(f**2, floor), "You used fy**2 + fx**2 as the frequency: take its square root, "
+         "f = sqrt(fy**2 + fx**2), the distance from the centre of the spectrum in cycles per pixel."),
+        (1.0 / np.maximum(f, 1.0 / min(height, width)), f"Your floor is 1 / min(H, W) = "
+         f"1/{min(height, width)}; it is 1 / max(H, W) = 1/{max(height, width)}, the lowest non-zero "
+         "frequency of the longer side."),
+        (1.0 / np.maximum(_frequency(height, width, per_image=True), floor), "You measured the frequency in "
+         "cycles per *image* (fftfreq(H, d=1/H)); use cycles per pixel, np.fft.fftfreq(H) and "
+         "np.fft.rfftfreq(W)."),
+        (1.0 / (f + floor), "You added the floor to the frequency; take the larger of the two, "
+         "np.maximum(f, 1 / max(H, W)), so that only f = 0 changes."),
+        (expected / expected.max(), "You rescaled the result (divided by its largest value). Return "
+         "1 / max(f, 1 / max(H, W)) ** decay_power as it is: the library applies its own factor."),
+        (1.0 / np.maximum(f, 1.0), "Your floor is 1, which flattens every frequency to 1. The floor is "
+         "1 / max(H, W), the lowest non-zero frequency."),
+    ]
+    for candidate, message in mistakes:
+        if np.allclose(scale, candidate, rtol=1e-4):
+            raise CheckFailed(message)
+    if abs(scale[0, 0] * floor) > 1 + 1e-4 and np.allclose(scale[1:], expected[1:], rtol=1e-4):
+        raise CheckFailed(
+            f"At frequency 0 you gave {scale[0, 0]:.3g}; the floor is 1 / max(H, W), so the scale there is "
+            f"max(H, W) = {max(height, width)}."
+        )
+    wrong = np.argwhere(~np.isclose(scale, expected, rtol=1e-4))
+    if wrong.size:
+        row, col = (int(v) for v in wrong[0])
+        raise CheckFailed(
+            f"Entry [{row}, {col}] is {scale[row, col]:.4f}; 1 / max(f, 1 / max(H, W)) there is "
+            f"{expected[row, col]:.4f} (f = {f[row, col]:.4f})."
+        )
 
 
 @check(
@@ -119,6 +198,12 @@ def check_one_over_f_scale(one_over_f_scale: Callable) -> None:
         raise CheckFailed(
             "You swapped height and width: rows are y frequencies (fftfreq(H)), columns x (rfftfreq(W))."
         )
+    if scale.shape == (width // 2 + 1, height):
+        raise CheckFailed(
+            f"Shape {scale.shape}: rows and columns are the wrong way round. np.meshgrid's default "
+            "indexing='xy' puts x first: use np.meshgrid(fy, fx, indexing='ij'), or broadcasting, "
+            "fftfreq(H)[:, None] and rfftfreq(W)[None, :]."
+        )
     if scale.shape != expected.shape:
         raise CheckFailed(f"Wrong shape {scale.shape}; expected (H, W // 2 + 1) = {expected.shape}.")
     if not np.all(np.isfinite(scale)):
@@ -131,26 +216,14 @@ def check_one_over_f_scale(one_over_f_scale: Callable) -> None:
             "Your scale grows with frequency: that boosts the finest patterns, the opposite of a photo's "
             "spectrum. Divide by the frequency (1 / f), do not multiply."
         )
-    squared = 1.0 / np.maximum(
-        np.fft.fftfreq(height)[:, None] ** 2 + np.fft.rfftfreq(width)[None, :] ** 2, 1.0 / max(height, width)
-    )
-    if np.allclose(scale, squared, rtol=1e-4):
-        raise CheckFailed(
-            "You used fy**2 + fx**2 as the frequency: take its square root, f = sqrt(fy**2 + fx**2), the "
-            "distance from the centre of the spectrum in cycles per pixel."
-        )
-    if abs(scale[0, 0] * (1.0 / max(height, width))) > 1 + 1e-4 and np.allclose(
-        scale[1:], expected[1:], rtol=1e-4
-    ):
-        raise CheckFailed(
-            f"At frequency 0 you gave {scale[0, 0]:.3g}; the floor is 1 / max(H, W), so the scale there is "
-            f"max(H, W) = {max(height, width)}."
-        )
-    expect(
-        np.allclose(scale, expected, rtol=1e-4),
-        f"Entry [1, 1] is {scale[1, 1]:.4f}; 1 / sqrt(fy**2 + fx**2) there is {expected[1, 1]:.4f}.",
-    )
+    _diagnose_scale(scale, height, width)
     steep = returned_array(one_over_f_scale(height, width, 2.0), "one_over_f_scale")
+    floor = 1.0 / max(height, width)
+    if np.allclose(steep, 1.0 / np.maximum(_frequency(height, width) ** 2, floor), rtol=1e-4):
+        raise CheckFailed(
+            "With decay_power=2 you floored f ** 2 instead of f: take the floor first, then the power, "
+            "1 / max(f, 1 / max(H, W)) ** decay_power."
+        )
     expect(
         np.allclose(steep, _one_over_f(height, width, 2.0), rtol=1e-4),
         "With decay_power=2 the scale must be 1 / f**2: raise the (floored) frequency to decay_power.",
@@ -195,6 +268,23 @@ def check_jitter(jitter: Callable) -> None:
             "The output has the input's size (9 x 11): you rolled or padded. This jitter *crops*: the result "
             "is distance pixels smaller in height and width, (2, 7, 9, 3) here."
         )
+    if len(shapes) > 1:
+        smallest, largest = sorted(shapes)[0], sorted(shapes)[-1]
+        raise CheckFailed(
+            f"Your crops have {len(shapes)} different sizes ({smallest} to {largest}): the crop's size must "
+            "not depend on the offset. Take H - distance rows from dy on, images[:, dy:dy + H - distance], "
+            "and the same for the columns."
+        )
+    (shape,) = shapes
+    cut = 9 - shape[1]
+    if shape[0] == 2 and shape[3] == 3 and cut == 11 - shape[2] and cut not in (0, 2):
+        reasons = {
+            4: "2 * distance: you cut distance pixels from both ends (or used a 4 of your own). Cut distance "
+            "in all: one window of H - distance rows from dy on",
+            3: "distance + 1: your window is one pixel short. Take images[:, dy:dy + H - distance] (no - 1)",
+        }
+        reason = reasons.get(cut, "not distance = 2: use the distance argument, not a number of your own")
+        raise CheckFailed(f"Your crops are {shape[1]} x {shape[2]}, {cut} pixels smaller: {reason}.")
     expect(shapes == {(2, 7, 9, 3)}, f"Output shapes {sorted(shapes)}; expected (2, 7, 9, 3) every time.")
     source = images.numpy()
     offsets = []
@@ -213,7 +303,9 @@ def check_jitter(jitter: Callable) -> None:
     if len(set(offsets)) == 1:
         raise CheckFailed(
             f"Every call cropped the same window (offset {offsets[0]}): draw a new random offset inside the "
-            "transform, at each call, not once when jitter() is called."
+            "transform, at each call, not once when jitter() is called. (A generator seeded inside the "
+            "transform, np.random.default_rng(0) at each call, repeats the same draw too: make it once, "
+            "outside, and draw from it inside.)"
         )
     if all(dy == dx for dy, dx in offsets):
         raise CheckFailed("Rows and columns always moved by the same amount: draw dy and dx separately.")
