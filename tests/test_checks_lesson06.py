@@ -39,6 +39,14 @@ def _jump_is_a_sum(chain):
     return receptive_field_and_jump(chain)[0], 1 + sum(s - 1 for _, s in chain)
 
 
+def _whole_kernel(chain):
+    field, jump = 1, 1
+    for kernel_size, stride in chain:
+        field += kernel_size * jump
+        jump *= stride
+    return field, jump
+
+
 FIELD_MISTAKES = {
     "jump updated first": (_jump_first, "before using it"),
     "no jump": (_no_jump, "jump"),
@@ -46,6 +54,17 @@ FIELD_MISTAKES = {
     "jump is a sum": (_jump_is_a_sum, "product of the strides"),
     "no return": (lambda chain: None, "return"),
     "one number": (lambda chain: receptive_field_and_jump(chain)[0], "two numbers"),
+    "k instead of k - 1": (_whole_kernel, "(k - 1) * jump"),
+    "kernels multiplied": (
+        lambda chain: (int(np.prod([k for k, _ in chain])), int(np.prod([s for _, s in chain]))),
+        "multiplied the kernel sizes",
+    ),
+    "last layer first": (lambda chain: receptive_field_and_jump(chain[::-1]), "from the last layer"),
+    "(jump, field)": (lambda chain: receptive_field_and_jump(chain)[::-1], "(jump, field)"),
+    "pairs read as (stride, kernel)": (
+        lambda chain: receptive_field_and_jump([(s, k) for k, s in chain]), "(stride, kernel_size)"
+    ),
+    "jump stays 1": (lambda chain: (receptive_field_and_jump(chain)[0], 1), "product of the strides"),
 }
 
 
@@ -76,6 +95,13 @@ def _partial(kernel_size, stride, length):
     return counts
 
 
+def _starts(starts, kernel_size, length):
+    counts = np.zeros(length, dtype=int)
+    for start in starts:
+        counts[start : start + kernel_size] += 1
+    return counts
+
+
 COVERAGE_MISTAKES = {
     "ignores stride": (lambda k, s, n: coverage(k, 1, n), "ignoring the stride"),
     "windows off the end": (_partial, "run off the end"),
@@ -83,6 +109,12 @@ COVERAGE_MISTAKES = {
     "too long": (lambda k, s, n: coverage(k + 1, s, n), "too long"),
     "wrong shape": (lambda k, s, n: coverage(k, s, n)[:-1], "shape"),
     "no return": (lambda k, s, n: None, "return"),
+    "last window missing": (lambda k, s, n: _starts(range(0, n - k, s), k, n), "last window is missing"),
+    "windows start at 1": (lambda k, s, n: _starts(range(1, n - k + 1, s), k, n), "start at 1"),
+    "kernel_size and stride swapped": (lambda k, s, n: coverage(s, k, n), "swapped kernel_size and stride"),
+    "covered or not": (lambda k, s, n: coverage(k, s, n) > 0, "True/False"),
+    "the number of windows": (lambda k, s, n: len(range(0, n - k + 1, s)), "one number"),
+    "one value per window": (lambda k, s, n: np.ones(len(range(0, n - k + 1, s)), int), "per *window*"),
 }
 
 
@@ -139,6 +171,34 @@ def _macs_equal_weights(k, ci, co, h, w, separable=False):
     return weights, weights
 
 
+def _plain_slip(weights_of):
+    def cost(k, ci, co, h, w, separable=False):
+        if separable:
+            return conv_cost(k, ci, co, h, w, True)
+        weights = weights_of(k, ci, co)
+        return weights, weights * h * w
+
+    return cost
+
+
+def _depthwise_out(k, ci, co, h, w, separable=False):
+    weights = k * k * co + ci * co
+    return (weights, weights * h * w) if separable else conv_cost(k, ci, co, h, w)
+
+
+def _pointwise_k2(k, ci, co, h, w, separable=False):
+    weights = k * k * ci + k * k * ci * co
+    return (weights, weights * h * w) if separable else conv_cost(k, ci, co, h, w)
+
+
+def _macs(macs_of):
+    def cost(k, ci, co, h, w, separable=False):
+        weights, _ = conv_cost(k, ci, co, h, w, separable)
+        return weights, macs_of(weights, k, h, w)
+
+    return cost
+
+
 COST_MISTAKES = {
     "separable like plain": (_as_plain, "like a plain one"),
     "depthwise only": (_depthwise_only, "only the depthwise part"),
@@ -146,6 +206,16 @@ COST_MISTAKES = {
     "biases counted": (_with_bias, "biases"),
     "macs not times positions": (_macs_equal_weights, "once per output position"),
     "no return": (lambda *args, **kwargs: None, "return"),
+    "(multiply_adds, weights)": (
+        lambda *args, separable=False: conv_cost(*args, separable)[::-1], "(multiply_adds"
+    ),
+    "k not squared": (_plain_slip(lambda k, ci, co: k * ci * co), "k * k weights for each pair"),
+    "one filter": (_plain_slip(lambda k, ci, co: k * k * ci), "one filter"),
+    "depthwise per output channel": (_depthwise_out, "one per *input* channel"),
+    "pointwise with k * k": (_pointwise_k2, "no k * k"),
+    "k * k again": (_macs(lambda w, k, h, wd: w * h * wd * k * k), "k * k again"),
+    "input positions": (_macs(lambda w, k, h, wd: w * (h + k - 1) * (wd + k - 1)), "input's positions"),
+    "height only": (_macs(lambda w, k, h, wd: w * h), "height only"),
 }
 
 

@@ -57,6 +57,37 @@ def _pair(value: object) -> tuple[int, int]:
         ) from None
 
 
+def _whole_kernel(chain: list[tuple[int, int]]) -> tuple[int, int]:
+    field, jump = 1, 1
+    for kernel_size, stride in chain:
+        field += kernel_size * jump
+        jump *= stride
+    return field, jump
+
+
+def _kernels_multiplied(chain: list[tuple[int, int]]) -> tuple[int, int]:
+    return int(np.prod([k for k, _ in chain])), int(np.prod([s for _, s in chain]))
+
+
+# Whole recurrences gone wrong, each with its diagnosis (checked on all the cases at once).
+CHAIN_MISTAKES: list[tuple[Callable[[list[tuple[int, int]]], tuple[int, int]], str]] = [
+    (lambda chain: _field_and_jump(chain)[::-1],
+     "You returned (jump, field); return them in the order asked for, (field, jump)."),
+    (_whole_kernel,
+     "Each layer added k * jump; it adds (k - 1) * jump. A 3x3 kernel widens what a unit sees by 2 "
+     "pixels (one on each side), not 3: two 3x3 convolutions see 5 pixels."),
+    (_kernels_multiplied,
+     "You multiplied the kernel sizes; a field grows by *adding* (k - 1) * jump per layer: two 3x3 "
+     "convolutions see 5 pixels, not 9."),
+    (lambda chain: _field_and_jump(chain[::-1]),
+     "You went through the chain from the last layer to the first. The list is first layer first, and "
+     "the jump at a layer is the product of the strides *before* it: loop over `chain` in order."),
+    (lambda chain: _field_and_jump([(s, k) for k, s in chain]),
+     "You read each pair as (stride, kernel_size); it is (kernel_size, stride): "
+     "for kernel_size, stride in chain."),
+]
+
+
 @check("receptive_field_and_jump follows r += (k - 1) * jump, then jump *= stride")
 def check_receptive_field_and_jump(receptive_field_and_jump: Callable) -> None:
     field, jump = _pair(receptive_field_and_jump([]))
@@ -65,6 +96,12 @@ def check_receptive_field_and_jump(receptive_field_and_jump: Callable) -> None:
         f"An empty chain (the image itself) must give (1, 1): one pixel, jump 1. You returned "
         f"({field}, {jump}); start from r = 1 and jump = 1.",
     )
+    answers = [_pair(receptive_field_and_jump(list(chain))) for chain in FIELD_CASES]
+    for mistake, message in CHAIN_MISTAKES:
+        if answers != [_field_and_jump(chain) for chain in FIELD_CASES] and answers == [
+            mistake(list(chain)) for chain in FIELD_CASES
+        ]:
+            raise CheckFailed(message)
     for chain in FIELD_CASES:
         answer = _pair(receptive_field_and_jump(list(chain)))
         expected = _field_and_jump(chain)
@@ -115,6 +152,31 @@ def _coverage_partial(kernel_size: int, stride: int, length: int) -> np.ndarray:
     return counts
 
 
+def _coverage_from(starts: range, kernel_size: int, length: int) -> np.ndarray:
+    counts = np.zeros(length, dtype=int)
+    for start in starts:
+        counts[start : start + kernel_size] += 1
+    return counts
+
+
+def _diagnose_coverage(answer: np.ndarray, kernel_size: int, stride: int, length: int) -> None:
+    """Name the mistake of a coverage count whose windows start in the wrong places."""
+    case = f"coverage({kernel_size}, {stride}, {length})"
+    last = length - kernel_size
+    mistakes = [
+        (_coverage_from(range(0, last, stride), kernel_size, length),
+         f"{case}: your last window is missing. range(0, length - kernel_size, stride) stops one short; a "
+         "window may start at length - kernel_size too: range(0, length - kernel_size + 1, stride)."),
+        (_coverage_from(range(1, last + 1, stride), kernel_size, length),
+         f"{case}: your windows start at 1; the first one starts at pixel 0."),
+        (_coverage(stride, kernel_size, length),
+         f"{case}: you swapped kernel_size and stride: windows are kernel_size wide and start stride apart."),
+    ]
+    for candidate, message in mistakes:
+        if np.array_equal(answer, candidate):
+            raise CheckFailed(message)
+
+
 COVERAGE_CASES = [(3, 2, 11), (4, 2, 12), (2, 2, 8), (1, 2, 7), (3, 1, 9), (5, 3, 14)]
 
 
@@ -125,11 +187,22 @@ def check_coverage(coverage: Callable) -> None:
         expected = _coverage(kernel_size, stride, length)
         case = f"coverage({kernel_size}, {stride}, {length})"
         if answer.shape != expected.shape:
+            windows = len(range(0, length - kernel_size + 1, stride))
+            what = {(): "one number (the number of windows?)", (windows,): "one value per *window*"}.get(
+                answer.shape, f"shape {answer.shape}"
+            )
             raise CheckFailed(
-                f"{case} has shape {answer.shape}; it must be one count per input pixel, shape ({length},)."
+                f"{case} gave {what}; it must be one count per input pixel, shape ({length},): how many "
+                "windows contain each pixel."
             )
         if np.array_equal(answer, expected):
             continue
+        if answer.dtype == bool:
+            raise CheckFailed(
+                f"{case} gave True/False values: whether a pixel is covered, not how often. Count the "
+                "windows: start from zeros (dtype=int) and add 1 to each window's slice."
+            )
+        _diagnose_coverage(answer, kernel_size, stride, length)
         if np.array_equal(answer, _coverage_no_stride(kernel_size, stride, length)):
             raise CheckFailed(
                 f"{case}: you start a window at every pixel, ignoring the stride. Windows start at 0, "
@@ -161,6 +234,42 @@ def _cost(
     return weights, weights * height * width
 
 
+def _diagnose_cost(answer: tuple[int, int], case: tuple[int, ...], separable: bool) -> None:
+    """Name the mistake of a (weights, multiply-adds) count, by comparing with the usual slips."""
+    k, c_in, c_out, height, width = case
+    call = f"conv_cost{case + (separable,)}"
+    weights, macs = _cost(*case, separable)
+    if answer == (macs, weights):
+        raise CheckFailed(f"{call}: you returned (multiply_adds, weights); return (weights, multiply_adds).")
+    plain_slips = [
+        (k * c_in * c_out, "that is k * C_in * C_out, but a k x k kernel has k * k weights for each pair of "
+         "channels"),
+        (k * k * c_in, "that is k * k * C_in, one filter; a plain convolution has one such filter per "
+         "*output* channel, k * k * C_in * C_out"),
+    ]
+    separable_slips = [
+        (k * k * c_out + c_in * c_out, "that is k*k*C_out + C_in*C_out, but the depthwise filters are one "
+         "per *input* channel, k*k*C_in"),
+        (k * k * c_in + k * k * c_in * c_out, "the pointwise part is a 1x1 convolution, C_in * C_out "
+         "weights, with no k * k"),
+    ]
+    for wrong, why in separable_slips if separable else plain_slips:
+        if answer[0] == wrong:
+            raise CheckFailed(f"{call}: {wrong} weights: {why}.")
+    if answer[0] == weights:
+        mac_slips = [
+            (weights * height * width * k * k, "you multiplied by k * k again: the weights already count "
+             "the kernel, so multiply-adds = weights * height * width"),
+            (weights * (height + k - 1) * (width + k - 1), "you counted the input's positions; height and "
+             "width are the *output's*: multiply-adds = weights * height * width"),
+            (weights * height, "you multiplied by the height only: multiply-adds = weights * height * width"),
+            (weights * width, "you multiplied by the width only: multiply-adds = weights * height * width"),
+        ]
+        for wrong, why in mac_slips:
+            if answer[1] == wrong:
+                raise CheckFailed(f"{call}: weights {weights} right, multiply-adds {answer[1]}: {why}.")
+
+
 COST_CASES = [(3, 32, 64, 8, 8), (3, 256, 256, 28, 28), (5, 16, 24, 7, 9), (1, 8, 16, 4, 4)]
 
 
@@ -182,6 +291,7 @@ def check_conv_cost(conv_cost: Callable) -> None:
             call = f"conv_cost{case + (separable,)}"
             if (weights, macs) == expected:
                 continue
+            _diagnose_cost((weights, macs), case, separable)
             plain = _cost(*case, False)
             if separable and weights == plain[0]:
                 raise CheckFailed(
