@@ -117,3 +117,15 @@ def test_save_video_gif_mp4_and_no_overwrite(tmp_path):
         assert written.suffix == ".mp4"
         video = imageio.mimread(written)
         assert len(video) == 3 and video[0].shape == (8, 10, 3)  # cropped to even sides for H.264
+
+
+def test_caption_frames_adds_a_readable_strip_and_keeps_the_picture():
+    frames = [np.full((40, 160, 3), 0.5, np.float32), np.zeros((40, 160, 3), np.float32)]
+    captioned = art.caption_frames(frames, ["frame 0: block2_conv2", "frame 1: block4_conv3"])
+    assert [f.shape for f in captioned] == [(53, 160, 3)] * 2
+    assert np.allclose(captioned[0][:40], frames[0], atol=1 / 255)  # the frame itself is unchanged
+    strip = captioned[0][40:]
+    assert strip.max() > 0.8 and strip.min() < 0.1  # light text on a dark strip
+    assert not np.allclose(captioned[0][40:], captioned[1][40:])  # each frame its own caption
+    with pytest.raises(ValueError, match="one caption per frame"):
+        art.caption_frames(frames, ["only one"])

@@ -214,6 +214,29 @@ def ffmpeg_path() -> str | None:
         return None
 
 
+def caption_frames(frames: Sequence[np.ndarray], captions: Sequence[str]) -> list[np.ndarray]:
+    """Each frame with its caption written in a dark strip below it (the layer schedule, say).
+
+    The strip's height follows the frame's width, so the text stays readable when a small fast-mode
+    video is shown enlarged. Frames are (H, W, 3) in [0, 1]; the results are (H + strip, W, 3).
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    if len(frames) != len(captions):
+        raise ValueError(f"{len(frames)} frames but {len(captions)} captions: give one caption per frame.")
+    captioned = []
+    for frame, caption in zip(frames, captions, strict=True):
+        height, width = frame.shape[:2]
+        font = ImageFont.load_default(size=max(9, width // 22))
+        strip = max(12, width // 12)
+        canvas = Image.new("RGB", (width, height + strip), (20, 20, 20))
+        canvas.paste(Image.fromarray(to_uint8(frame)), (0, 0))
+        ImageDraw.Draw(canvas).text((3, height + strip // 2), caption, fill=(240, 240, 240), font=font,
+                                    anchor="lm")
+        captioned.append(np.asarray(canvas, dtype=np.float32) / 255.0)
+    return captioned
+
+
 def _even(frame: np.ndarray) -> np.ndarray:
     """Crop to even height and width (H.264 in yuv420p needs them)."""
     height, width = frame.shape[:2]
