@@ -48,6 +48,78 @@ def class_logit_numpy(logits, index):
     return np.asarray(logits)[:, index]
 
 
+def best_match_scores(features, guide):
+    return (features @ guide.T).max(axis=1)
+
+
+def best_match_flat(features, guide):
+    return np.argmax(features @ guide.T)
+
+
+def best_match_absolute(features, guide):
+    return np.argmax(np.abs(features @ guide.T), axis=1)
+
+
+def best_match_squared(features, guide):
+    return np.argmax((features @ guide.T) ** 2, axis=1)
+
+
+def best_match_from_one(features, guide):
+    return np.argmax(features @ guide.T, axis=1) + 1
+
+
+def class_logit_batch_axis(logits, index):
+    return logits[index]
+
+
+def class_logit_all(logits, index):
+    return logits
+
+
+def class_logit_kept_axis(logits, index):
+    return logits[:, index : index + 1]
+
+
+def class_logit_negated(logits, index):
+    return -logits[:, index]
+
+
+def class_logit_sigmoid(logits, index):
+    return tf.sigmoid(logits)[:, index]
+
+
+def class_logit_minus_one(logits, index):
+    return logits[:, index - 1]
+
+
+def class_logit_top(logits, index):
+    return tf.reduce_max(logits, axis=1)
+
+
+def class_logit_argmax(logits, index):
+    return tf.cast(tf.argmax(logits, axis=1), tf.float32)
+
+
+def class_logit_fixed(logits, index):
+    return logits[:, 7]
+
+
+def top_k_argmax(logits, k):
+    return [int(np.argmax(logits))] * k
+
+
+def top_k_absolute(logits, k):
+    return list(np.argsort(np.abs(logits))[::-1][:k])
+
+
+def top_k_fixed(logits, k):
+    return list(np.argsort(logits)[::-1][:5])
+
+
+def top_k_ranks(logits, k):
+    return list(np.argsort(np.argsort(-np.asarray(logits)))[:k])
+
+
 def top_k_ascending(logits, k):
     return list(np.argsort(logits)[-k:])
 
@@ -61,15 +133,33 @@ CASES = [
         (best_match_cosine, "cosine"),
         (best_match_wrong_axis, "one per \\*guide\\* vector"),
         (best_match_argmin, "argmin"),
+        (best_match_scores, "best \\*scores\\*"),
+        (best_match_flat, "flattened"),
+        (best_match_absolute, "worst match"),
+        (best_match_squared, "worst match"),
+        (best_match_from_one, "do not add 1"),
     ]),
     (lesson07.check_class_logit_objective, class_logit_objective, [
         (class_logit_softmax, "softmax"),
         (class_logit_mean, "one number for the whole batch"),
         (class_logit_numpy, "not differentiable"),
+        (class_logit_batch_axis, "picks \\*image\\*"),
+        (class_logit_all, "every class's logit"),
+        (class_logit_kept_axis, "keeps the class axis"),
+        (class_logit_negated, "minus the logit"),
+        (class_logit_sigmoid, "sigmoid"),
+        (class_logit_minus_one, "no - 1"),
+        (class_logit_top, "largest logit"),
+        (class_logit_argmax, "predicted class"),
+        (class_logit_fixed, "the `index` argument"),
     ]),
     (lesson07.check_top_k, top_k, [
         (top_k_ascending, "ascending order"),
         (top_k_lowest, "lowest"),
+        (top_k_argmax, "top class 5 times"),
+        (top_k_absolute, "absolute value"),
+        (top_k_fixed, "use the k argument"),
+        (top_k_ranks, "\\*ranks\\*"),
     ]),
 ]
 
