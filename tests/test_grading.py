@@ -1,15 +1,16 @@
 """Class grading (``deepdream_lib.course.grading``) on real notebooks that misbehave, each in its own way.
 
-One module-scoped run grades, each in its bubblewrap sandbox, a class of fourteen submissions built here
+One module-scoped run grades, each in its bubblewrap sandbox, a class of fifteen submissions built here
 with nbformat: a correct one, a wrong answer, a kernel crash, an infinite loop, output flooding, two
-memory hogs (one big allocation, one spread over child processes), a file deleter and a file that is
-not a notebook; then the attacks that beat the grader before it had a sandbox: a ``setsid`` daemon that
-rewrites the report later, a ``/proc`` walker that deletes and overwrites classmates' notebooks and
-writes outside its folder, forged check functions, a reader of the solutions, and a deeper patch
-(``numpy.allclose``) that documents where the boundary lies. Their checks are the tiny ones in
-``tests/data/grading_checks.py`` (the real check machinery, no TensorFlow). One more run grades two
-real lesson-01 submissions (TensorFlow in the kernel). The module takes about 2-4 minutes on a 2-core
-CPU; without bubblewrap its sandboxed tests skip, except under ``CI``, where they fail.
+memory hogs (one big allocation, one spread over child processes), a file deleter, a function that
+kills the kernel when a check calls it, and a file that is not a notebook; then the attacks that beat
+the grader before it had a sandbox: a ``setsid`` daemon that rewrites the report later, a ``/proc``
+walker that deletes and overwrites classmates' notebooks and writes outside its folder, forged check
+functions, a reader of the solutions, and a deeper patch (``numpy.allclose``) that documents where the
+boundary lies. Their checks are the tiny ones in ``tests/data/grading_checks.py`` (the real check
+machinery, no TensorFlow). One more run grades two real lesson-01 submissions (TensorFlow in the
+kernel). The module takes about 2-4 minutes on a 2-core CPU; without bubblewrap its sandboxed tests
+skip, except under ``CI``, where they fail.
 
 Every attack aims only at paths inside this test's temporary folder (and marker files it names), so
 that running it against a grader without a sandbox cannot harm anything else on the machine.
@@ -220,6 +221,7 @@ DEEP_PATCH = """import numpy
 numpy.allclose = lambda *args, **kwargs: True  # deeper than the check code: the check still uses numpy
 """
 WRONG_MUL = "def mul(a, b):\n    return 0.0\n"
+EXIT_MUL = "def mul(a, b):\n    import os\n    os._exit(3)  # the kernel dies, in any check of mul\n"
 
 
 def notebook(*sources: str) -> nbformat.NotebookNode:
@@ -315,6 +317,7 @@ def write_class(folders: Folders) -> None:
     nbformat.write(student(HOG), subs / "hog.ipynb")
     nbformat.write(student(HOG_PROCESSES), subs / "hog_processes" / "my homework.ipynb")
     nbformat.write(student(DELETER), subs / "deleter.ipynb")
+    nbformat.write(student(mul=EXIT_MUL), subs / "exit_in_check.ipynb")
     for name, nb in attacks(folders).items():
         nbformat.write(nb, subs / f"{name}.ipynb")
     nbformat.write(student(), subs / ".ipynb_checkpoints" / "correct-checkpoint.ipynb")
@@ -445,11 +448,12 @@ NOT_DONE = "Not implemented yet"
 EXPECTED = {
     "correct": ("ok", 2, "every cell ran", None),
     "wrong": ("ok", 1, "1 cell(s) raised an error", "you subtracted b from a"),
-    "crash": ("crashed", 0, "the kernel died while running cell 4", "the kernel died before this check"),
+    "crash": ("crashed", 2, "the kernel died while running cell 4; the notebook ran again without it", None),
+    "exit_in_check": ("crashed", 1, "the kernel died while running cell 5", "died while this check ran"),
     "busy_loop": ("timeout", 1, f"time limit ({TIMEOUT_S} s) in cell 4", "Not defined when the checks ran"),
     "flood": ("ok", 2, "MB of output not kept", None),
     "hog": ("memory", 2, "MemoryError in cell 4", None),
-    "hog_processes": ("memory", 0, f"(limit {MEMORY_MB} MB)", "stopped at the memory limit before"),
+    "hog_processes": ("memory", 2, f"memory limit ({MEMORY_MB} MB) in cell 4; the notebook ran again", None),
     "deleter": ("ok", 2, "every cell ran", None),
     "broken": ("error", 0, "broken.ipynb is not a readable notebook", "could not be run"),
     "daemon": ("ok", 0, "cell(s) raised an error", NOT_DONE),
@@ -531,8 +535,9 @@ def test_a_deeper_patch_still_fools_a_check(graded: Graded) -> None:
 
 
 def test_memory_and_time_limits_still_work(graded: Graded) -> None:
-    """The watchdog stopped the spread-out hog just above the limit; the big allocation never happened;
-    the loop was stopped at its limit, and its checks ran after it."""
+    """The watchdog stopped the spread-out hog just above the limit (then the notebook ran again without
+    that cell); the big allocation never happened; the loop was stopped at its limit, and its checks
+    ran after it."""
     assert MEMORY_MB < graded.results["hog_processes"].peak_mb < 2 * MEMORY_MB
     assert graded.results["hog"].peak_mb < MEMORY_MB / 2
     assert TIMEOUT_S <= graded.results["busy_loop"].seconds < TIMEOUT_S + 2 * CHECK_TIMEOUT_S
@@ -559,10 +564,12 @@ def test_csv_is_well_formed(graded: Graded) -> None:
 def test_markdown_summary(graded: Graded) -> None:
     text = graded.folders.md.read_text(encoding="utf-8")
     assert text.startswith("# Grades: lesson 03\n")
-    assert "14 students (9 ok, 1 timeout, 2 memory, 1 crashed, 1 error)" in text
+    assert "15 students (9 ok, 1 timeout, 2 memory, 2 crashed, 1 error)" in text
     assert "Each notebook ran in its own bubblewrap sandbox." in text
-    assert "| `check_add` | 5/14 | 36% |" in text  # correct, busy_loop, flood, hog, deleter
-    assert "| `check_mul` | 6/14 | 43% |" in text  # correct, wrong, flood, hog, deleter, deep_patcher
+    # correct, busy_loop, flood, hog, deleter, crash, hog_processes, exit_in_check
+    assert "| `check_add` | 8/15 | 53% |" in text
+    # correct, wrong, flood, hog, deleter, crash, hog_processes, deep_patcher
+    assert "| `check_mul` | 8/15 | 53% |" in text
     assert "- **FAIL** `check_add`: add(2, 3) gave -1: you subtracted b from a instead of adding." in text
 
 

@@ -105,7 +105,7 @@ def test_the_grading_runner_slices_its_waits_without_importing_tensorflow(tmp_pa
     probe = (
         "import os, sys\n"
         "from deepdream_lib.course import runner\n"
-        "spec = runner.RunSpec('missing.ipynb', 512, 5, 5, {}, 'x', runner.CheckCode('', ''),"
+        "spec = runner.RunSpec('missing.ipynb', False, 512, 5, 5, {}, 'x', runner.CheckCode('', ''),"
         " runner.CheckCode('', ''))\n"
         "open('spec.json', 'w').write(spec.to_json())\n"
         "try:\n"

@@ -68,14 +68,14 @@ import nbformat
 import psutil
 
 import deepdream_lib
-from deepdream_lib.course import sandbox
+from deepdream_lib.course import runner, sandbox
 from deepdream_lib.course.runner import CheckCode, RunSpec
 
 STATUSES = ("ok", "timeout", "memory", "crashed", "error")
 NOT_CHECKS = frozenset({"check_versions"})  # called by every setup cell, not an exercise
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_RESULT_BYTES = 2**20
-STARTUP_S = 60  # on top of the time limits: the kernel's start, the checks' imports
+STARTUP_S = 30  # on top of the time limits, per kernel (see runner.MAX_KERNELS): its start, imports
 POLL_S = 0.1
 CHECK_CALL = re.compile(r"(?<![\w.])(?<!def )(?:\w+\.)*(check_\w+)\s*\(")
 WEIGHTS_MODEL = "efficientnet_lite0"  # a lesson that names it gets its converted weights built first
@@ -167,8 +167,15 @@ class Plan:
 
     @property
     def hard_limit_s(self) -> float:
-        """When the supervisor kills the run: every time limit, plus the kernel's start."""
-        return self.limits.timeout_s + len(self.calls) * self.limits.check_timeout_s + STARTUP_S
+        """When the supervisor kills the run: every time limit, plus the kernels' starts."""
+        checks_s = len(self.calls) * self.limits.check_timeout_s
+        return self.limits.timeout_s + checks_s + runner.MAX_KERNELS * STARTUP_S
+
+    @property
+    def hard_memory_mb(self) -> int:
+        """When the supervisor kills the run: the notebook's limit (the runner's watchdog), plus a margin
+        for the runner itself and for the moments between two looks of the runner's watchdog."""
+        return self.limits.memory_mb + max(512, self.limits.memory_mb // 2)
 
 
 # --- what to grade -------------------------------------------------------------------------------
@@ -478,7 +485,7 @@ def _limit_reached(elapsed: float, rss_mb: float, plan: Plan, cancel: threading.
     """``"memory"``, ``"timeout"`` or ``"cancelled"`` when the run must stop now, else ``None``."""
     if cancel.is_set():
         return "cancelled"
-    if rss_mb > plan.limits.memory_mb:
+    if rss_mb > plan.hard_memory_mb:
         return "memory"
     if elapsed > plan.hard_limit_s:
         return "timeout"
@@ -517,6 +524,7 @@ def _spec(plan: Plan, notebook: str, checks_dir: str) -> RunSpec:
 
     return RunSpec(
         notebook=notebook,
+        sandboxed=plan.sandboxed,
         memory_mb=plan.limits.memory_mb,
         timeout_s=plan.limits.timeout_s,
         check_timeout_s=plan.limits.check_timeout_s,
@@ -610,20 +618,34 @@ def _clip(text: str, keep: int) -> str:
     return note + text[len(text) - keep + len(note) :]
 
 
+def _where(death: dict[str, Any]) -> str:
+    """``cell 4`` or ``check_mul``: where a kernel died."""
+    return f"check {death.get('check')}" if death.get("check") else f"cell {death.get('cell')}"
+
+
 def _classify(run: RunOutcome, result: dict[str, Any] | None, limits: Limits) -> tuple[str, str]:
     """The status of a run and a one-line explanation."""
     if run.stopped == "timeout":
         return "timeout", f"killed at the time limit (the kernel did not stop at {limits.timeout_s:g} s)"
     if run.stopped == "memory":
-        return "memory", f"stopped: its processes used {run.peak_mb:.0f} MB (limit {limits.memory_mb} MB)"
+        return "memory", f"killed: its processes used {run.peak_mb:.0f} MB (limit {limits.memory_mb} MB)"
     if result is None:
         return "crashed", f"the notebook runner ended (exit status {run.returncode}) without a result"
     errors = result.get("errors") or []
-    memory = [e for e in errors if isinstance(e, dict) and e.get("ename") == "MemoryError"]
-    if memory:
-        return "memory", f"MemoryError in cell {memory[0].get('cell')} (limit {limits.memory_mb} MB)"
+    deaths = [d for d in result.get("deaths") or [] if isinstance(d, dict)]
     if result.get("kernel_died"):
-        return "crashed", f"the kernel died while running cell {result.get('cell')}"
+        where = ", ".join(_where(d) for d in deaths)
+        return "crashed", f"the kernel died {len(deaths)} times ({where}); gave up"
+    again = "; the notebook ran again without it"
+    memory = [d for d in deaths if d.get("memory")]
+    if memory:
+        where = _where(memory[0])
+        return "memory", f"stopped at the memory limit ({limits.memory_mb} MB) in {where}{again}"
+    memory_errors = [e for e in errors if isinstance(e, dict) and e.get("ename") == "MemoryError"]
+    if memory_errors:
+        return "memory", f"MemoryError in cell {memory_errors[0].get('cell')} (limit {limits.memory_mb} MB)"
+    if deaths:
+        return "crashed", f"the kernel died while running {_where(deaths[0])}{again}"
     if result.get("runner_error"):
         return "error", f"could not run the notebook: {result['runner_error']}"
     if result.get("stopped_in_cell"):
@@ -664,11 +686,11 @@ def grade_submission(
         return StudentResult(
             submission.student, "error", outcomes, detail=submission.problem, sandboxed=plan.sandboxed
         )
-    runner = _run_sandboxed if plan.sandboxed else _run_unsandboxed
+    run_notebook = _run_sandboxed if plan.sandboxed else _run_unsandboxed
     pipe = _Pipe()
     with tempfile.TemporaryFile() as output:  # no name on disk: a student cannot delete or find it
         try:
-            run = runner(submission, plan, output, pipe, cancel or threading.Event())
+            run = run_notebook(submission, plan, output, pipe, cancel or threading.Event())
         finally:
             if pipe.thread.ident is None:  # never started: close both ends ourselves
                 os.close(pipe.read_fd)
@@ -681,7 +703,7 @@ def grade_submission(
         status,
         _outcomes((result or {}).get("checks") or {}, plan.expected, status),
         round(run.seconds, 1),
-        round(run.peak_mb),
+        round(max(run.peak_mb, float((result or {}).get("peak_mb") or 0))),
         detail,
         text,
         plan.sandboxed,

@@ -9,7 +9,9 @@ the write end of a pipe whose read end only the grader holds.
    child: a process of the same user may otherwise open ``/proc/RUNNER/fd/FD`` and write into the pipe.
    Without capabilities (the sandbox drops them all) nothing else can open, trace or read it.
 2. It starts a kernel for this very Python (also ``-I``) and runs the learner's cells in order, errors
-   allowed, until the time limit; then it interrupts the kernel and skips the cells left.
+   allowed, until the time limit; then it interrupts the kernel and skips the cells left. A watchdog
+   sums the memory of the notebook's processes and kills them above the limit. When the kernel dies
+   (a crash, or the watchdog), a fresh kernel runs the notebook again without the cell that killed it.
 3. Then, in the same kernel, one cell per expected check. Each loads the check code afresh from the
    grader's read-only copy (``checks/__init__.py`` and the lesson's check module, verified by their
    SHA-256), so what the notebook did to the check modules, to ``sys.modules`` or to the names in its
@@ -34,12 +36,14 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell
@@ -52,6 +56,8 @@ MAX_ERRORS = 50  # cell errors kept in the result
 MAX_MESSAGE_CHARS = 1000  # of one check's message
 FILE_LIMIT_MB = 256  # the largest file a notebook may write
 INTERRUPT_GRACE_S = 1  # the smallest time limit given to one cell
+MAX_KERNELS = 3  # kernels per notebook: the first, and two more after a kernel died
+POLL_S = 0.1  # how often the memory watchdog looks
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class RunSpec:
     """
 
     notebook: str
+    sandboxed: bool
     memory_mb: int
     timeout_s: float
     check_timeout_s: float
@@ -183,6 +190,8 @@ class _GradingClient(NotebookClient):
         super().__init__(nb, **kwargs)
         self.written, self.dropped, self.cell, self.errors = 0, 0, None, []
         self.deadline = math.inf
+        self.learner_cells, self.learner_deadline = len(nb.cells), None
+        self.died_in_check: str | None = None
         self.expecting: tuple[str, str] | None = None  # (check, nonce) while a check cell runs
         self.verdicts: dict[str, dict[str, Any]] = {}
         self.on_cell_execute = self._start_cell
@@ -215,14 +224,13 @@ class _GradingClient(NotebookClient):
                     self.verdicts[self.expecting[0]] = verdict
                 return None
         elif kind == "error":
-            if len(self.errors) < MAX_ERRORS:
-                self.errors.append(
-                    {
-                        "cell": cell_index + 1,
-                        "ename": str(content.get("ename"))[:100],
-                        "evalue": str(content.get("evalue"))[:200],
-                    }
-                )
+            error = {
+                "cell": cell_index + 1,
+                "ename": str(content.get("ename"))[:100],
+                "evalue": str(content.get("evalue"))[:200],
+            }
+            if len(self.errors) < MAX_ERRORS and error not in self.errors:  # not again when run again
+                self.errors.append(error)
             sys.stdout.write(f"[cell {cell_index + 1}] {_text_of(kind, content)[:400]}")
             return None
         text = _text_of(kind, content)
@@ -233,13 +241,18 @@ class _GradingClient(NotebookClient):
         return None
 
 
-def _learner_cells(client: _GradingClient, spec: RunSpec) -> int | None:
-    """Run the notebook's cells until the time limit; the cell it was stopped in (1-based), or None."""
-    client.deadline = time.monotonic() + spec.timeout_s
-    cells = enumerate(client.nb.cells)
+def _learner_cells(client: _GradingClient, spec: RunSpec, skipped: set[int]) -> int | None:
+    """Run the notebook's cells (not those in ``skipped``) until the time limit, which counts from the
+    first cell of the first kernel; the cell it was stopped in (1-based), or None."""
+    if client.learner_deadline is None:
+        client.learner_deadline = time.monotonic() + spec.timeout_s
+    client.deadline = client.learner_deadline
+    cells = enumerate(client.nb.cells[: client.learner_cells])
     code = [(i, cell) for i, cell in cells if cell.cell_type == "code" and cell.source.strip()]
     last = None
     for index, cell in code:
+        if index + 1 in skipped:
+            continue
         if time.monotonic() >= client.deadline:
             return last  # cells were left: the one that ran last was stopped (or ended) at the limit
         client.execute_cell(cell, index)
@@ -250,19 +263,81 @@ def _learner_cells(client: _GradingClient, spec: RunSpec) -> int | None:
 
 
 def _check_cells(client: _GradingClient, spec: RunSpec) -> None:
-    """Run one check cell per expected check, each with its own time limit and a fresh nonce."""
+    """Run one check cell per expected check not graded yet, each with its own time limit and nonce.
+
+    A check during which the kernel dies fails, and the kernel's death goes on to the caller.
+    """
     for name in spec.calls:
+        if name in client.verdicts:
+            continue
         nonce = secrets.token_hex(16)
         client.nb.cells.append(new_code_cell(check_cell(spec, name, nonce)))
         client.expecting, client.deadline = (name, nonce), time.monotonic() + spec.check_timeout_s
         try:
-            client.execute_cell(client.nb.cells[-1], len(client.nb.cells) - 1, store_history=False)
+            client.execute_cell(client.nb.cells[-1], len(client.nb.cells) - 1)
+        except DeadKernelError:
+            client.verdicts[name] = {"passed": False, "message": "The kernel died while this check ran."}
+            client.died_in_check = name
+            raise
         finally:
             client.expecting = None
 
 
+class _MemoryWatchdog:
+    """Every ``POLL_S``, sums the resident memory of the notebook's processes; above the limit, kills them.
+
+    In the sandbox's own PID namespace the notebook's processes are all but its init (PID 1) and the
+    runner, wherever they moved; without a sandbox, the runner's descendants (those seen once included).
+    """
+
+    def __init__(self, limit_mb: int, whole_namespace: bool) -> None:
+        self.limit_mb, self.whole_namespace = limit_mb, whole_namespace
+        self.peak_mb, self.tripped = 0.0, False
+        self.seen: dict[int, psutil.Process] = {}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _processes(self) -> list[psutil.Process]:
+        me = os.getpid()
+        try:
+            if self.whole_namespace:
+                return [p for p in psutil.process_iter() if p.pid not in (1, me)]
+            for child in psutil.Process(me).children(recursive=True):
+                self.seen.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+        return list(self.seen.values())
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(POLL_S):
+            processes, total = self._processes(), 0
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            if total > self.limit_mb * 2**20:
+                self.tripped = True
+                for process in processes:
+                    try:
+                        process.kill()
+                    except psutil.Error:
+                        pass
+
+    def take_tripped(self) -> bool:
+        """Whether it killed the notebook's processes since the last call."""
+        tripped, self.tripped = self.tripped, False
+        return tripped
+
+
 def run(spec: RunSpec) -> dict[str, Any]:
-    """Run the notebook, then its checks; the result that goes to the grader."""
+    """Run the notebook, then its checks; the result that goes to the grader.
+
+    When the kernel dies (a crash, or the memory watchdog), a fresh kernel runs the notebook again
+    without the cell that killed it (at most ``MAX_KERNELS`` kernels), so the other exercises are
+    still graded; a check during which it dies fails.
+    """
     client = _GradingClient(
         nbformat.read(spec.notebook, as_version=4),
         kernel_name=KERNEL_NAME,
@@ -274,17 +349,30 @@ def run(spec: RunSpec) -> dict[str, Any]:
         resources={"metadata": {"path": os.getcwd()}},
     )
     result: dict[str, Any] = {"kernel_died": False, "runner_error": None, "stopped_in_cell": None}
+    watchdog = _MemoryWatchdog(spec.memory_mb, spec.sandboxed)
+    watchdog.thread.start()
+    deaths: list[dict[str, Any]] = []
     try:
         client.reset_execution_trackers()
-        with client.setup_kernel(stdout=subprocess.DEVNULL):
-            result["stopped_in_cell"] = _learner_cells(client, spec)
-            _check_cells(client, spec)
-    except DeadKernelError:
-        result["kernel_died"] = True
+        for _ in range(MAX_KERNELS):
+            client.died_in_check = None
+            try:
+                with client.setup_kernel(stdout=subprocess.DEVNULL):
+                    result["stopped_in_cell"] = _learner_cells(client, spec, {d["cell"] for d in deaths})
+                    _check_cells(client, spec)
+                break
+            except DeadKernelError:
+                cell = None if client.died_in_check else client.cell
+                memory = watchdog.take_tripped()
+                deaths.append({"cell": cell, "check": client.died_in_check, "memory": memory})
+        else:
+            result["kernel_died"] = True
     except Exception as error:  # the kernel would not start, a broken notebook, ...
         result["runner_error"] = f"{type(error).__name__}: {error}"[:500]
-    result.update(cell=client.cell, errors=client.errors, dropped_chars=client.dropped)
-    result["checks"] = client.verdicts
+    finally:
+        watchdog.stopped.set()
+    result.update(cell=client.cell, errors=client.errors, dropped_chars=client.dropped, deaths=deaths)
+    result.update(checks=client.verdicts, peak_mb=round(watchdog.peak_mb))
     return result
 
 
