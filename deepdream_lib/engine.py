@@ -310,6 +310,9 @@ class StepCache:
     def __len__(self) -> int:
         return len(self._steps)
 
+    def __repr__(self) -> str:
+        return f"StepCache({len(self)} of {self.size} steps)"
+
     def __contains__(self, key: object) -> bool:
         return key in self._steps
 
@@ -382,7 +385,8 @@ def dream(
     """Dream: amplify what ``model`` sees in ``image`` by gradient ascent on ``objective``.
 
     ``image`` is anything :func:`~deepdream_lib.images.load_image` accepts, or a batch (B, H, W, 3).
-    ``objective`` is an :class:`Objective` or a layer name (default: the model's default layer).
+    ``objective`` is an :class:`~deepdream_lib.objectives.Objective` or a layer name (default: the
+    model's default layer).
     Settings come from ``config`` and/or keyword arguments named as in :class:`DreamConfig`, e.g.
     ``dream(img, "block4_conv3", num_steps=10, num_octaves=2)``.
 

@@ -1,6 +1,6 @@
 """Measurements that turn "look, it changed" into numbers: spectra, pattern size, receptive fields.
 
-Lessons use these to back their claims with ``assert``s: deeper layers change coarser structure,
+Lessons use these to back their claims with ``assert`` statements: deeper layers change coarser structure,
 unregularised dreams pile energy into high frequencies, strides leave spectral peaks. Receptive fields
 come two ways, from the layers' windows (:func:`chain_of`, :func:`receptive_field_by_formula`) and from
 the pixels a unit's gradient reaches (:func:`centre_gradient`, :func:`receptive_field`).
@@ -25,7 +25,7 @@ def grayscale(image: np.ndarray) -> np.ndarray:
 
 
 def power_spectrum(image: np.ndarray) -> np.ndarray:
-    """Centred 2-D power spectrum |FFT|^2 of the grayscale image, mean removed."""
+    """Centred 2-D power spectrum ``|FFT|^2`` of the grayscale image, mean removed."""
     gray = grayscale(image)
     return np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))) ** 2
 
@@ -84,7 +84,8 @@ def chain_of(backbone: Backbone, layer: str) -> list[tuple[int, int]]:
 
     Read from the Keras layers themselves (``kernel_size`` or ``pool_size``, and ``strides``), in
     network order. Layers without a window (ReLU, batch norm) do not change the field and are left
-    out. Only for plain stacks such as VGG16: a network with branches raises :class:`DeepDreamError`.
+    out. Only for plain stacks such as VGG16: a network with branches raises
+    :class:`~deepdream_lib.errors.DeepDreamError`.
     """
     layer = backbone.check_layer(layer)
     merging = [item.name for item in backbone.model.layers if type(item).__name__ in MERGE_LAYERS]
@@ -174,7 +175,7 @@ def _receptive_field_cached(backbone: Backbone, layer: str, seed: int) -> int:
 
 
 def relative_gain(history: list[float]) -> float:
-    """How much the objective rose over a dream: (last - first) / |first|."""
+    """How much the objective rose over a dream: ``(last - first) / |first|``."""
     first, last = history[0], history[-1]
     return (last - first) / max(abs(first), 1e-12)
 

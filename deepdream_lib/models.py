@@ -18,7 +18,8 @@ Offline entries (work anywhere, including CI):
   alone imposes. ``vgg16_shuffled`` keeps the trained weights but shuffles them within each layer.
 
 Online entries (Colab): ``vgg16``, ``inception_v3``, ``resnet50``, ``mobilenet_v2``, ``efficientnet_b0``
-with ImageNet weights from ``keras.applications``. Offline they raise :class:`WeightsUnavailableError`.
+with ImageNet weights from ``keras.applications``. Offline they raise
+:class:`~deepdream_lib.errors.WeightsUnavailableError`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def normalize_std(gradient: tf.Tensor) -> tf.Tensor:
 
 
 def normalize_mean_abs(gradient: tf.Tensor) -> tf.Tensor:
-    """Divide by the mean absolute value (Caffe notebook, Keras example): mean |g| becomes 1."""
+    """Divide by the mean absolute value (Caffe notebook, Keras example): mean ``|g|`` becomes 1."""
     return gradient / (_per_image(tf.reduce_mean, tf.abs(gradient)) + EPSILON)
 
 

@@ -299,10 +299,11 @@ def _check_pixels(value: int, what: str) -> None:
 
 # --- one name per regulariser, for lessons and widgets ----------------------------------------------------
 
-#: Weights at strength 1, chosen on vgg16_hed's block4_conv3 (std-normalised steps): each visibly
+#: Weights at strength 1, chosen on vgg16_hed's block4_conv3 (std-normalised steps); each visibly
 #: smooths a dream of an empty image while the layer's objective still rises. Both the penalty's and the
 #: layer's gradient shrink like 1 / (number of pixels), so the same weights work at every image size.
 DEFAULT_WEIGHTS = {"total variation": 30.0, "L2 (toward gray)": 300.0, "frequency penalty": 1000.0}
+#: The names :func:`dream_settings` knows, as the lessons and widgets offer them ("none" first).
 REGULARIZERS = (
     "none",
     "total variation",

@@ -250,6 +250,16 @@ def _gallery_cells() -> dict[str, int]:
     return counts
 
 
+def test_the_api_page_documents_dream_and_its_config(site):
+    """book/api.md is generated from the docstrings at build time: the entries are really there."""
+    driver, base = site
+    driver.get(base + "api.html")
+    _wait(driver, "return document.readyState === 'complete'")
+    documented = driver.execute_script("return [...document.querySelectorAll('dt[id]')].map((d) => d.id)")
+    wanted = {"deepdream_lib.engine.dream", "deepdream_lib.engine.DreamConfig"}
+    assert wanted <= set(documented), f"api.html documents {documented[:10]}..."
+
+
 @pytest.mark.parametrize("query", ["octave", "receptive field"])
 def test_search_finds_lessons(site, query):
     """The search page answers a query with links to pages of the book (built offline, no server)."""

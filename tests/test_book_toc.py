@@ -3,16 +3,21 @@
 - every page that book/_toc.yml lists exists (``.md`` or ``.ipynb``), so the strict build cannot miss one;
 - every lesson and every exercise notebook is in the table of contents, so none goes unpublished;
 - every lesson has its solutions notebook, and every lesson tags at least one cell ``gallery`` (its dream
-  on the landing page, see book/_ext/deepdream_book.py).
+  on the landing page, see book/_ext/deepdream_book.py);
+- the API page (book/api.md, generated from the docstrings at build time) names every public name of the
+  core, ``deepdream_lib.__all__``, in one of its autosummary tables.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+
+import deepdream_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -58,3 +63,27 @@ def test_every_lesson_has_solutions_and_a_gallery_dream():
         tagged = [cell for cell in nb.cells if "gallery" in cell.metadata.get("tags", [])]
         assert tagged, f"{lesson.name}: tag one cell that shows a dream 'gallery' (the landing page shows it)"
         assert all(cell.cell_type == "code" for cell in tagged), f"{lesson.name}: tag a code cell"
+
+
+def autosummary_entries(source: str) -> list[str]:
+    """The names listed in the ``.. autosummary::`` tables of a page (their last dotted part)."""
+    entries = []
+    for table in re.findall(r"^\.\. autosummary::\n((?:   .*\n|\n)+)", source, flags=re.MULTILINE):
+        entries += [line.strip().lstrip("~").rsplit(".", 1)[-1] for line in table.splitlines()
+                    if line.strip() and not line.strip().startswith(":")]
+    return entries
+
+
+def test_autosummary_entries_reads_the_tables():
+    page = ".. autosummary::\n   :nosignatures:\n\n   dream\n   ~engine.DreamConfig\n\nprose dream_less\n"
+    assert autosummary_entries(page) == ["dream", "DreamConfig"]
+
+
+def test_the_api_page_lists_every_public_name():
+    assert "api" in toc_pages()
+    source = (BOOK / "api.md").read_text(encoding="utf-8")
+    listed = autosummary_entries(source)
+    missing = [name for name in deepdream_lib.__all__ if name != "__version__" and name not in listed]
+    assert missing == [], f"add these to an autosummary table of book/api.md: {missing}"
+    assert "__version__" in source
+    assert len(listed) == len(set(listed)), "a name is listed twice"
