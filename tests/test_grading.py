@@ -605,6 +605,42 @@ def test_a_real_lesson_in_the_sandbox(tmp_path: Path) -> None:
     assert "stolen definitions: 0" in results["reader"].output_tail
 
 
+CACHE_PROBE = """import os
+cache = os.environ["DEEPDREAM_CACHE"]
+print("cache:", cache, sorted(os.listdir(cache)))
+try:
+    open(os.path.join(cache, "efficientnet_lite0.weights.h5"), "ab").close()
+    print("cache writable")
+except OSError:
+    print("cache read-only")
+"""
+
+
+def test_the_converted_weights_are_built_first_and_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lesson whose solution names ``efficientnet_lite0`` gets its converted weights built once, in the
+    instructor's cache, before any student runs; inside the sandbox they are there, read-only, and the
+    cache folder shows nothing else."""
+    require_sandbox()
+    subs, _ = class_of_one(tmp_path)
+    nbformat.write(student(CACHE_PROBE), subs / "alice.ipynb")
+    nb = solution()
+    nb.cells.append(new_code_cell('model = "efficientnet_lite0"  # this lesson needs the converted weights'))
+    nbformat.write(nb, tmp_path / "solution.ipynb")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DEEPDREAM_CACHE", str(cache))
+    (cache / "other").mkdir(parents=True)
+    results = grading.grade(
+        subs, "03", 60, 1024, solution=tmp_path / "solution.ipynb", checks=CHECKS_FILE, check_timeout_s=20
+    )
+    weights = cache / "efficientnet_lite0.weights.h5"
+    assert weights.stat().st_size > 10_000_000
+    tail = results[0].output_tail
+    assert "cache: /run/grading/cache ['efficientnet_lite0.weights.h5']\ncache read-only" in tail
+    assert (results[0].status, results[0].score) == ("ok", 2)
+
+
 # --- the pieces, without kernels -----------------------------------------------------------------
 
 
