@@ -30,6 +30,16 @@ SALIENCY_MISTAKES = {
     "wrong axis": (lambda g: np.abs(g).max(axis=0), "Wrong shape"),
     "in place": (_in_place_saliency, "in place"),
     "no return": (lambda g: None, "return"),
+    "abs after the max": (lambda g: np.abs(g.max(axis=-1)), "*after* the max"),
+    "keepdims": (lambda g: np.abs(g).max(axis=-1, keepdims=True), "keepdims"),
+    "squared": (lambda g: (g**2).max(axis=-1), "squared"),
+    "argmax": (lambda g: np.abs(g).argmax(axis=-1), "(argmax)"),
+    "rescaled": (lambda g: np.abs(g).max(axis=-1) / np.abs(g).max(), "rescaled"),
+    "smallest": (lambda g: np.abs(g).min(axis=-1), "*smallest*"),
+    "signed largest size": (
+        lambda g: np.take_along_axis(g, np.abs(g).argmax(axis=-1)[..., None], -1)[..., 0], "kept the sign"
+    ),
+    "abs of the mean": (lambda g: np.abs(g.mean(axis=-1)), "before the absolute"),
 }
 
 
@@ -93,7 +103,48 @@ def _in_place_noise(gradient_fn, image, num_samples, noise, seed=0):
     return total / num_samples
 
 
+def _noisy(draw=None, clip=False, aggregate=np.mean, saliency=saliency_map, reseed=False):
+    """SmoothGrad with one part changed: how the noise is drawn, clipping, averaging, each copy's map."""
+
+    def smooth(gradient_fn, image, num_samples, noise, seed=0):
+        rng = np.random.default_rng(seed)
+        maps = []
+        for _ in range(num_samples):
+            if reseed:
+                rng = np.random.default_rng(seed)
+            noisy = image + (draw or (lambda r, s, shape: r.normal(0.0, s, shape)))(rng, noise, image.shape)
+            maps.append(saliency(np.asarray(gradient_fn(np.clip(noisy, 0, 1) if clip else noisy))))
+        return aggregate(np.stack(maps), axis=0)
+
+    return smooth
+
+
+def _noise_on_the_gradient(gradient_fn, image, num_samples, noise, seed=0):
+    rng = np.random.default_rng(seed)
+    maps = [saliency_map(np.asarray(gradient_fn(image)) + rng.normal(0.0, noise, image.shape))
+            for _ in range(num_samples)]
+    return np.mean(maps, axis=0)
+
+
 SMOOTHGRAD_MISTAKES = {
+    "generator made in the loop": (_noisy(reseed=True), "same noise"),
+    "one number per copy": (_noisy(draw=lambda r, s, shape: r.normal(0.0, s)), "one number of noise"),
+    "one number per pixel": (
+        _noisy(draw=lambda r, s, shape: r.normal(0.0, s, shape[:2])[..., None]), "same noise"
+    ),
+    "uniform noise": (_noisy(draw=lambda r, s, shape: r.uniform(-s, s, shape)), "not Gaussian"),
+    "clipped copies": (_noisy(clip=True), "clipped them"),
+    "sqrt(noise) as std": (_noisy(draw=lambda r, s, shape: r.normal(0.0, np.sqrt(s), shape)), "sqrt(noise)"),
+    "noise on the gradient": (_noise_on_the_gradient, "without noise"),
+    "median": (_noisy(aggregate=np.median), "median"),
+    "largest map": (_noisy(aggregate=np.max), "largest of the maps"),
+    "mean over colours": (_noisy(saliency=lambda g: np.abs(g).mean(axis=-1)), "*largest* of the three"),
+    "no absolute value": (_noisy(saliency=lambda g: g.max(axis=-1)), "forgot the absolute value"),
+    "divides by n - 1": (
+        _noisy(aggregate=lambda maps, axis: maps.sum(axis=axis) / (len(maps) - 1)), "num_samples - 1"
+    ),
+    "seed ignored": (lambda f, x, n, s, seed=0: smoothgrad(f, x, n, s, 0), "ignored the seed"),
+    "fixed num_samples": (lambda f, x, n, s, seed=0: smoothgrad(f, x, 16, s, seed), "16 times"),
     "no noise": (_no_noise, "no noise"),
     "signed average": (_signed_average, "cancelled"),
     "summed": (_summed, "summed"),
@@ -129,6 +180,14 @@ def _scipy_object(a, b):
     return spearmanr(np.ravel(a), np.ravel(b))
 
 
+def _rank(values):
+    return np.argsort(np.argsort(np.ravel(values)))
+
+
+def _row_ranks(values):
+    return np.argsort(np.argsort(values, axis=-1), axis=-1).ravel()
+
+
 RANK_MISTAKES = {
     "pearson": (lambda a, b: float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1]), "Pearson"),
     "argsort once": (
@@ -137,6 +196,13 @@ RANK_MISTAKES = {
     ),
     "matrix": (lambda a, b: np.corrcoef(np.ravel(a), np.ravel(b)), "2 x 2"),
     "no return": (lambda a, b: None, "return"),
+    "covariance": (lambda a, b: float(np.cov(_rank(a), _rank(b))[0, 1]), "*covariance*"),
+    "only one map ranked": (lambda a, b: float(np.corrcoef(_rank(a), np.ravel(b))[0, 1]), "only the first"),
+    "rows ranked apart": (
+        lambda a, b: float(np.corrcoef(_row_ranks(a), _row_ranks(b))[0, 1]), "each row on its own"
+    ),
+    "mean product of the ranks": (lambda a, b: float(np.mean(_rank(a) * _rank(b))), "between -1 and 1"),
+    "absolute value": (lambda a, b: abs(rank_correlation(a, b)), "absolute value"),
 }
 
 
@@ -145,6 +211,12 @@ def test_rank_correlation(capsys):
     passes(lesson09.check_rank_correlation, rank_correlation, capsys)
     pytest.importorskip("scipy")
     passes(lesson09.check_rank_correlation, lambda a, b: _scipy_object(a, b).statistic, capsys)
+    # the textbook formula (no ties) is the same number
+    def textbook(a, b):
+        d = _rank(a) - _rank(b)
+        return 1 - 6 * float((d**2).sum()) / (d.size * (d.size**2 - 1))
+
+    passes(lesson09.check_rank_correlation, textbook, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(RANK_MISTAKES))
@@ -171,6 +243,14 @@ TOP_MISTAKES = {
     "values": (lambda acts, c, k: np.sort(acts.mean(axis=(1, 2))[:, c])[::-1][:k], "indices"),
     "fixed channel": (lambda acts, c, k: np.argsort(-acts.mean(axis=(1, 2))[:, 2])[:k], "channel"),
     "no return": (lambda acts, c, k: None, "return"),
+    "all channels": (lambda acts, c, k: np.argsort(-acts.mean(axis=(1, 2, 3)))[:k], "all the channels"),
+    "the channel as an image": (lambda acts, c, k: np.argsort(-acts.mean(axis=(1, 2))[c])[:k], "*channels*"),
+    "images and rows averaged": (
+        lambda acts, c, k: np.argsort(-acts[..., c].mean(axis=(0, 1)))[:k], "axes 0 and 1"
+    ),
+    "counts from 1": (lambda acts, c, k: top_exemplars(acts, c, k) + 1, "do not add 1"),
+    "fixed k": (lambda acts, c, k: top_exemplars(acts, c, 3), "use the k argument"),
+    "k - 1": (lambda acts, c, k: top_exemplars(acts, c, k - 1), "shape (3,)"),
 }
 
 
