@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -186,6 +185,8 @@ for fd in os.listdir(fds) if os.access(fds, os.R_OK) else []:
     except OSError:
         pass
 print("forged into", pipes, "pipes of my runner")
+# last, builtins shadowed by names of my own, for any code that runs in my namespace
+eval = exec = compile = open = getattr = lambda *args, **kwargs: None
 """
 SOLUTION_READER = """import json, os
 from pathlib import Path
@@ -666,7 +667,7 @@ def test_the_check_code_must_define_what_the_solution_calls(tmp_path: Path) -> N
 
 
 def test_a_verdict_counts_only_with_its_nonce() -> None:
-    good = repr(json.dumps({"nonce": "abc", "check": "check_add", "passed": True, "message": "passed"}))
+    good = repr(repr(("abc", "check_add", True, "passed")))  # what the check cell's value displays as
     assert runner.parse_verdict(good, "check_add", "abc") == {"passed": True, "message": "passed"}
     assert runner.parse_verdict(good, "check_add", "xyz") is None  # printed or guessed earlier
     assert runner.parse_verdict(good, "check_mul", "abc") is None  # another check's verdict

@@ -21,13 +21,15 @@ How one student's notebook runs:
 4. **Limits.** *Time*: the learner's cells get ``timeout_s``; at that limit the kernel is interrupted,
    the cells left are skipped and the checks still run (status ``timeout``); each check gets
    ``check_timeout_s``; past all of that (a kernel that ignores interrupts) every process is killed and
-   nothing is graded. *Memory*, two layers: ``RLIMIT_DATA`` = the limit in each process (a bigger
-   allocation raises ``MemoryError`` and the kernel goes on), and a watchdog that sums the resident
-   memory (RSS) of every process of the run every 0.1 s and kills them all above the limit (status
-   ``memory``, nothing graded). ``RLIMIT_AS`` is not used: it counts reserved address space (a CUDA
-   process holding 0.8 GB had reserved 18 GB). *Output*: no cell output is kept; at most 1 MB of text
-   plus the errors, of which the last ``keep_output`` characters are kept; no file over 256 MB; no
-   core dumps.
+   nothing is graded. *Memory*, three layers: ``RLIMIT_DATA`` = the limit in each process (a bigger
+   allocation raises ``MemoryError`` and the kernel goes on); the runner's watchdog, which sums the
+   resident memory (RSS) of the notebook's processes every 0.1 s and kills them above the limit; and
+   this supervisor's, which kills the whole run above the limit plus a margin (nothing graded).
+   ``RLIMIT_AS`` is not used: it counts reserved address space (a CUDA process holding 0.8 GB had
+   reserved 18 GB). When the kernel dies (a crash or the watchdog), a fresh kernel runs the notebook
+   again without the cell that killed it, so the other exercises are still graded (status ``crashed``
+   or ``memory``). *Output*: no cell output is kept; at most 1 MB of text plus the errors, of which the
+   last ``keep_output`` characters are kept; no file over 256 MB; no core dumps.
 5. Status: ``ok`` (the notebook ran to its end; failing checks are normal), ``timeout``, ``memory``,
    ``crashed`` (the kernel or the runner died), ``error`` (not a readable notebook, or not one notebook
    per student). The reports (CSV, Markdown) are written once, after every run has ended, each to a
@@ -37,7 +39,7 @@ Limits of the protection (see the instructor guide): the checks call the learner
 learner's interpreter, so a notebook that patches what the checks use (``numpy.allclose``, a builtin,
 an IPython hook) can still fool them; the sandbox cannot see or change your files, but it shares the
 CPU, and it can read what the system and the course's environment hold. ``--no-sandbox``
-(``sandbox=False``) keeps the runner, the fresh checks and the limits, but the notebook runs as your
+(``sandboxed=False``) keeps the runner, the fresh checks and the limits, but the notebook runs as your
 user with your permissions: every row of the report then says ``sandboxed: no``.
 """
 
@@ -313,13 +315,16 @@ def _weights_cache(texts: Iterable[str]) -> tuple[str, Path] | None:
     if not any(WEIGHTS_MODEL in text for text in texts):
         return None
     command = [sys.executable, "-I", "-c", WEIGHTS_SCRIPT]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}  # the instructor's own cache, outside any sandbox
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise GradingError(f"Could not build the converted weights of {WEIGHTS_MODEL}: {error}") from None
+    try:
         info = json.loads(done.stdout.strip().splitlines()[-1])
         return str(info["env"]), Path(info["file"])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1] if "done" in locals() else "timeout"
+    except (ValueError, IndexError, KeyError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise GradingError(f"Could not build the converted weights of {WEIGHTS_MODEL}: {last}") from None
 
 
@@ -431,6 +436,12 @@ class _Pipe:
         os.close(self.write_fd)
         self.thread.start()
         return self
+
+    def abandon(self) -> None:
+        """Close both ends of a pipe whose child never started."""
+        if self.thread.ident is None:
+            os.close(self.read_fd)
+            os.close(self.write_fd)
 
     def result(self) -> dict[str, Any] | None:
         """The runner's result, once every writer has gone; None if there is none or it is not JSON."""
@@ -691,12 +702,11 @@ def grade_submission(
     with tempfile.TemporaryFile() as output:  # no name on disk: a student cannot delete or find it
         try:
             run = run_notebook(submission, plan, output, pipe, cancel or threading.Event())
-        finally:
-            if pipe.thread.ident is None:  # never started: close both ends ourselves
-                os.close(pipe.read_fd)
-                os.close(pipe.write_fd)
+        except BaseException:
+            pipe.abandon()
+            raise
         text = _clip(_read_tail(output, plan.limits.keep_output + 2**17), plan.limits.keep_output)
-    result = pipe.result() if pipe.thread.ident is not None else None
+    result = pipe.result()
     status, detail = _classify(run, result, plan.limits)
     return StudentResult(
         submission.student,

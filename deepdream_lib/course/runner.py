@@ -14,16 +14,18 @@ the write end of a pipe whose read end only the grader holds.
    (a crash, or the watchdog), a fresh kernel runs the notebook again without the cell that killed it.
 3. Then, in the same kernel, one cell per expected check. Each loads the check code afresh from the
    grader's read-only copy (``checks/__init__.py`` and the lesson's check module, verified by their
-   SHA-256), so what the notebook did to the check modules, to ``sys.modules`` or to the names in its
-   namespace does not change the checks. It calls the check on the learner's function as the solution
-   does (``check_x(x)``), and returns the verdict as the cell's value, tagged with a random nonce made
-   after the learner's cells ended. Only that value counts: nothing the notebook printed, logged or
-   wrote earlier can carry the nonce.
+   SHA-256), and runs with globals of its own, so replacing or wrapping the check functions or their
+   modules (in the notebook's namespace or in ``sys.modules``), or shadowing builtins with names of the
+   notebook's own, does not change the checks. It calls the check on the learner's function as the
+   solution does (``check_x(x)``), and returns the verdict as the cell's value, tagged with a random
+   nonce made after the learner's cells ended. Only that value counts: nothing the notebook printed,
+   logged or wrote earlier can carry the nonce.
 4. It writes one JSON result (:func:`run`) to ``FD`` and exits.
 
-The boundary, honestly: the learner's functions run in the learner's kernel, and so do the checks. Code
-that the notebook left running in that interpreter (a patched ``numpy`` or builtin, an IPython hook, a
-thread, a trace function) runs during the checks too and can change what they compute or report.
+The boundary, honestly: the learner's functions run in the learner's kernel, and so do the checks. What
+the notebook changed in that interpreter beyond its own names (a patched ``numpy``, ``json`` or
+``builtins`` module, a replaced ``__builtins__``, an IPython hook, a thread, a trace function) is still
+there during the checks and can change what they compute or report.
 """
 
 from __future__ import annotations
@@ -99,75 +101,84 @@ class RunSpec:
         return cls(**fields)
 
 
-# The cell that grades one check, run after the learner's cells. Everything it needs is a literal in its
-# source; it imports only the standard library and what the check code imports.
-CHECK_CELL = '''\
-def __deepdream_grade(nonce={nonce!r}, name={name!r}, arguments={arguments!r}, base_name={base_name!r},
-                      base={base!r}, module={module!r}, limit={limit!r}):
-    import hashlib, json, sys, types
+# The code that grades one check, run in the learner's kernel after the learner's cells. It runs with
+# globals of its own (only the real builtins), so names the notebook defined (an `eval` or `open` of its
+# own) do not reach it; the learner's namespace is used only to evaluate the check's arguments.
+GRADER_SOURCE = """\
+import hashlib, sys
 
-    def load(module_name, path, digest):
-        with open(path, "rb") as file:
-            source = file.read()
-        if hashlib.sha256(source).hexdigest() != digest:
-            raise RuntimeError(f"{{path}} is not the grader's copy of the check code")
-        fresh = types.ModuleType(module_name)
-        fresh.__file__ = path
-        sys.modules[module_name] = fresh
-        exec(compile(source, path, "exec"), fresh.__dict__)
-        return fresh
 
+def load(module_name, path, digest):
+    with open(path, "rb") as file:
+        source = file.read()
+    if hashlib.sha256(source).hexdigest() != digest:
+        raise RuntimeError(f"{path} is not the grader's copy of the check code")
+    fresh = type(sys)(module_name)
+    fresh.__file__ = path
+    sys.modules[module_name] = fresh
+    exec(compile(source, path, "exec"), fresh.__dict__)
+    return fresh
+
+
+def grade(user_ns, p):
     def verdict(passed, message):
-        return json.dumps({{"nonce": nonce, "check": name, "passed": passed, "message": message}})
+        return repr((p["nonce"], p["name"], passed, str(message)))
 
-    fresh_base = load(f"deepdream_grading_{{nonce}}_checks", *base)
-    previous = sys.modules.get(base_name)
-    sys.modules[base_name] = fresh_base  # the check module's `from ... import check` gets the fresh one
+    base = load(f"deepdream_grading_{p['nonce']}_checks", *p["base"])
+    previous = sys.modules.get(p["base_name"])
+    sys.modules[p["base_name"]] = base  # the check module's `from ... import check` gets the fresh one
     try:
-        checks = load(f"deepdream_grading_{{nonce}}_lesson", *module)
+        checks = load(f"deepdream_grading_{p['nonce']}_lesson", *p["module"])
     finally:
         if previous is None:
-            sys.modules.pop(base_name, None)
+            sys.modules.pop(p["base_name"], None)
         else:
-            sys.modules[base_name] = previous
-    namespace = {{"__deepdream_check": getattr(checks, name)}}
+            sys.modules[p["base_name"]] = previous
+    namespace = {"__deepdream_check": getattr(checks, p["name"])}
     try:
-        eval(f"__deepdream_check({{arguments}})", globals(), namespace)
+        eval(f"__deepdream_check({p['arguments']})", user_ns, namespace)
     except NameError as error:
-        return verdict(False, f"Not defined when the checks ran: {{error}}.")
-    except fresh_base.CheckFailed as failure:
-        return verdict(False, str(failure))
+        return verdict(False, f"Not defined when the checks ran: {error}.")
+    except base.CheckFailed as failure:
+        return verdict(False, failure)
     except KeyboardInterrupt:
-        return verdict(False, f"The check was stopped at its time limit ({{limit:g}} s).")
+        return verdict(False, f"The check was stopped at its time limit ({p['limit']:g} s).")
     except BaseException as error:
-        return verdict(False, f"The check raised {{type(error).__name__}}: {{error}}")
+        return verdict(False, f"The check raised {type(error).__name__}: {error}")
     return verdict(True, "passed")
-__deepdream_grade()
-'''
+"""
+# The cell itself: the names it uses are `__builtins__` (the kernel's builtins module) and its own.
+CHECK_CELL = """\
+__deepdream_grading = {{"__builtins__": __builtins__}}
+__builtins__.exec({source!r}, __deepdream_grading)
+__deepdream_grading["grade"](__builtins__.globals(), {parameters!r})
+"""
 
 
 def check_cell(spec: RunSpec, name: str, nonce: str) -> str:
-    """The source of the cell that grades check ``name``."""
-    return CHECK_CELL.format(
-        nonce=nonce,
-        name=name,
-        arguments=spec.calls[name],
-        base_name=spec.base_name,
-        base=(spec.base.path, spec.base.sha256),
-        module=(spec.module.path, spec.module.sha256),
-        limit=spec.check_timeout_s,
-    )
+    """The source of the cell that grades check ``name``; its value is the verdict."""
+    parameters = {
+        "nonce": nonce,
+        "name": name,
+        "arguments": spec.calls[name],
+        "base_name": spec.base_name,
+        "base": (spec.base.path, spec.base.sha256),
+        "module": (spec.module.path, spec.module.sha256),
+        "limit": spec.check_timeout_s,
+    }
+    return CHECK_CELL.format(source=GRADER_SOURCE, parameters=parameters)
 
 
 def parse_verdict(text: str, name: str, nonce: str) -> dict[str, Any] | None:
-    """``{"passed": ..., "message": ...}`` from a check cell's value (its ``repr``), or None if forged."""
+    """``{"passed": ..., "message": ...}`` from a check cell's value (the ``repr`` of its verdict string),
+    or None if it is not the verdict of check ``name`` with this ``nonce``."""
     try:
-        verdict = json.loads(ast.literal_eval(text))
+        verdict = ast.literal_eval(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
-    if not isinstance(verdict, dict) or verdict.get("nonce") != nonce or verdict.get("check") != name:
+    if not isinstance(verdict, tuple) or len(verdict) != 4 or verdict[:2] != (nonce, name):
         return None
-    passed, message = verdict.get("passed"), verdict.get("message")
+    passed, message = verdict[2:]
     if not isinstance(passed, bool) or not isinstance(message, str):
         return None
     return {"passed": passed, "message": message[:MAX_MESSAGE_CHARS]}
@@ -383,7 +394,8 @@ def _protect(result_fd: int) -> None:
         import ctypes
 
         PR_SET_DUMPABLE = 4
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed: the result pipe is not safe")
 
 
 def _set_child_limits(memory_mb: int) -> None:
