@@ -254,7 +254,7 @@ def _diagnose_cost(answer: tuple[int, int], case: tuple[int, ...], separable: bo
          "weights, with no k * k"),
     ]
     for wrong, why in separable_slips if separable else plain_slips:
-        if answer[0] == wrong:
+        if answer[0] == wrong != weights:
             raise CheckFailed(f"{call}: {wrong} weights: {why}.")
     if answer[0] == weights:
         mac_slips = [

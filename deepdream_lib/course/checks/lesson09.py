@@ -419,7 +419,7 @@ def check_top_exemplars(top_exemplars: Callable) -> None:
          "them; do not add 1."),
     ]
     for candidate, message in mistakes:
-        if np.array_equal(result, candidate):
+        if np.array_equal(result, candidate) and not np.array_equal(candidate, expected):
             raise CheckFailed(message)
     expect(
         np.array_equal(result, expected),
