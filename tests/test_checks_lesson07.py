@@ -131,9 +131,9 @@ def top_k_lowest(logits, k):
 CASES = [
     (lesson07.check_best_match, best_match, [
         (best_match_cosine, "cosine"),
-        (best_match_wrong_axis, "one per \\*guide\\* vector"),
+        (best_match_wrong_axis, "one per *guide* vector"),
         (best_match_argmin, "argmin"),
-        (best_match_scores, "best \\*scores\\*"),
+        (best_match_scores, "best *scores*"),
         (best_match_flat, "flattened"),
         (best_match_absolute, "worst match"),
         (best_match_squared, "worst match"),
@@ -143,7 +143,7 @@ CASES = [
         (class_logit_softmax, "softmax"),
         (class_logit_mean, "one number for the whole batch"),
         (class_logit_numpy, "not differentiable"),
-        (class_logit_batch_axis, "picks \\*image\\*"),
+        (class_logit_batch_axis, "picks *image*"),
         (class_logit_all, "every class's logit"),
         (class_logit_kept_axis, "keeps the class axis"),
         (class_logit_negated, "minus the logit"),
@@ -159,7 +159,7 @@ CASES = [
         (top_k_argmax, "top class 5 times"),
         (top_k_absolute, "absolute value"),
         (top_k_fixed, "use the k argument"),
-        (top_k_ranks, "\\*ranks\\*"),
+        (top_k_ranks, "*ranks*"),
     ]),
 ]
 

@@ -183,7 +183,7 @@ CASES = [
         (center_zoom_corner, "not centred"),
         (center_zoom_no_resize, "did not resize back"),
         (center_zoom_swapped, "swapped"),
-        (_zoom_with(crop_side=lambda side, zoom: round(side * zoom)), "not H \\* zoom"),
+        (_zoom_with(crop_side=lambda side, zoom: round(side * zoom)), "not H * zoom"),
         (_zoom_with(crop_side=lambda side, zoom: round(side - zoom)), "not H - zoom"),
         (_zoom_with(margin=lambda side, crop: crop // 2), "With zoom=1.5 your crop is not centred"),
         (center_zoom_shrunk, "only blurs it"),
@@ -207,11 +207,11 @@ CASES = [
     (lesson08.check_frames_needed, frames_needed, [
         (frames_needed_linear, "It multiplies"),
         (frames_needed_floor, "one short"),
-        (frames_needed_float, "round \\*up\\*"),
+        (frames_needed_float, "round *up*"),
         (frames_needed_strict, "lands exactly"),
         (frames_needed_plus_one, "do not add 1"),
         (frames_needed_upside_down, "upside down"),
-        (frames_needed_no_zoom, "divide by log\\(zoom\\)"),
+        (frames_needed_no_zoom, "divide by log(zoom)"),
     ]),
 ]
 
