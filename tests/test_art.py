@@ -73,6 +73,7 @@ def test_zoom_frames_follows_the_schedule_and_records_it(tiny, cat64):
     assert video.gains[0] == pytest.approx((after - before) / before, rel=1e-5)
     assert video.metadata["deepdream:schedule"] == '0: layer("conv1"); 2: layer("conv3")'
     assert video.metadata["deepdream:num_steps"] == "2"
+    assert video.metadata["Software"].startswith("deepdream_lib ")  # the engine's recipe, as a dream's
     kept = art.zoom_frames(cat64, tiny, "conv2", num_frames=2, keep_colors=True, num_steps=2, progress=False)
     np.testing.assert_allclose(art.rgb_to_ycbcr(kept.frames[0])[..., 1:], art.rgb_to_ycbcr(cat64)[..., 1:],
                                atol=0.02)

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from deepdream_lib.engine import DreamConfig, dream, objective_values
+from deepdream_lib.engine import DreamConfig, dream, objective_values, recipe_metadata
 from deepdream_lib.images import ImageLike, load_image, to_uint8
 from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.objectives import Objective, as_objective, layer
@@ -161,14 +161,10 @@ def zoom_frames(
         result.gains.append(float((after - before) / max(abs(before), 1e-12)))
     result.seconds = time.perf_counter() - start
     schedule_text = "; ".join(f"{start}: {as_objective(obj)}" for start, obj in layer_schedule)
-    result.metadata = {
-        "deepdream:model": backbone.name,
-        "deepdream:schedule": schedule_text,
-        "deepdream:zoom": str(zoom),
-        "deepdream:num_frames": str(num_frames),
-        "deepdream:keep_colors": str(keep_colors),
-        **{f"deepdream:{key}": str(value) for key, value in dataclasses.asdict(config).items()},
-    }
+    video = {"schedule": schedule_text, "zoom": zoom, "num_frames": num_frames, "keep_colors": keep_colors}
+    result.metadata = recipe_metadata(
+        backbone, schedule_text, *original.shape[:2], {**video, **dataclasses.asdict(config)}
+    )
     return result
 
 
