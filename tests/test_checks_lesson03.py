@@ -65,6 +65,8 @@ def test_octave_sizes(capsys):
     assert library_octave_sizes(300, 451, 4, 1.5) == lesson03.reference_octave_sizes(300, 451, 4, 1.5)
     as_numpy = lambda h, w, n, r: [tuple(s) for s in np.array(octave_sizes(h, w, n, r))]  # noqa: E731
     passes(lesson03.check_octave_sizes, as_numpy, capsys)  # numpy integers are integers
+    as_generator = lambda h, w, n, r: (size for size in octave_sizes(h, w, n, r))  # noqa: E731
+    passes(lesson03.check_octave_sizes, as_generator, capsys)
 
 
 @pytest.mark.parametrize("mistake", sorted(SIZE_MISTAKES))

@@ -65,6 +65,7 @@ FIELD_MISTAKES = {
         lambda chain: receptive_field_and_jump([(s, k) for k, s in chain]), "(stride, kernel_size)"
     ),
     "jump stays 1": (lambda chain: (receptive_field_and_jump(chain)[0], 1), "product of the strides"),
+    "a dict": (lambda chain: {"field": receptive_field_and_jump(chain)[0], "jump": 1}, "two numbers"),
 }
 
 
@@ -115,6 +116,8 @@ COVERAGE_MISTAKES = {
     "covered or not": (lambda k, s, n: coverage(k, s, n) > 0, "True/False"),
     "the number of windows": (lambda k, s, n: len(range(0, n - k + 1, s)), "one number"),
     "one value per window": (lambda k, s, n: np.ones(len(range(0, n - k + 1, s)), int), "per *window*"),
+    "'same' padding": (lambda k, s, n: coverage(k, s, n + k - 1)[(k - 1) // 2 : (k - 1) // 2 + n], "padded"),
+    "n // stride windows": (lambda k, s, n: _starts([i * s for i in range(n // s)], k, n), "run off the end"),
 }
 
 

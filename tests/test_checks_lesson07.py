@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from checkcases import table_tests
+from checkcases import passes, table_tests
 from deepdream_lib.course.checks import lesson07
 
 
@@ -104,6 +104,18 @@ def class_logit_fixed(logits, index):
     return logits[:, 7]
 
 
+def best_match_float(features, guide):
+    return np.argmax(features @ guide.T, axis=1).astype(float)
+
+
+def best_match_products(features, guide):
+    return np.argmax(features[:, None, :] * guide[None], axis=1)  # no sum over C: vectors, not scores
+
+
+def top_k_negated_and_reversed(logits, k):
+    return list(np.argsort(-np.asarray(logits))[::-1][:k])
+
+
 def top_k_argmax(logits, k):
     return [int(np.argmax(logits))] * k
 
@@ -138,6 +150,8 @@ CASES = [
         (best_match_absolute, "worst match"),
         (best_match_squared, "worst match"),
         (best_match_from_one, "do not add 1"),
+        (best_match_float, "integer indices"),
+        (best_match_products, "You returned vectors"),
     ]),
     (lesson07.check_class_logit_objective, class_logit_objective, [
         (class_logit_softmax, "softmax"),
@@ -160,8 +174,17 @@ CASES = [
         (top_k_absolute, "absolute value"),
         (top_k_fixed, "use the k argument"),
         (top_k_ranks, "*ranks*"),
+        (top_k_negated_and_reversed, "*lowest*"),
     ]),
 ]
 
 
 test_blank_exercise_fails, test_solution_passes, test_typical_mistake_is_diagnosed = table_tests(CASES)
+
+
+def test_other_right_answers_pass(capsys):
+    """Right answers written another way pass too: TensorFlow ops, lists, the transposed product."""
+    passes(lesson07.check_best_match, lambda f, g: tf.argmax(tf.matmul(f, g, transpose_b=True), 1), capsys)
+    passes(lesson07.check_best_match, lambda f, g: np.argmax(g @ f.T, axis=0), capsys)
+    passes(lesson07.check_top_k, lambda s, k: tf.math.top_k(s, k).indices.numpy().tolist(), capsys)
+    passes(lesson07.check_top_k, lambda s, k: list(np.argsort(s)[-k:][::-1]), capsys)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from checkcases import table_tests
+from checkcases import passes, table_tests
 from deepdream_lib.course.checks import lesson08
 
 
@@ -217,3 +217,17 @@ CASES = [
 
 
 test_blank_exercise_fails, test_solution_passes, test_typical_mistake_is_diagnosed = table_tests(CASES)
+
+
+def test_other_right_answers_pass(capsys):
+    """Right answers written another way pass too: TensorFlow's central crop and YUV, log10, log(x, base)."""
+    central = lambda x, z: tf.image.resize(tf.image.central_crop(x, 1 / z)[None], x.shape[:2]).numpy()[0]  # noqa: E731
+    passes(lesson08.check_center_zoom, central, capsys)
+
+    def yuv(original, dream):
+        luma, colour = tf.image.rgb_to_yuv(dream)[..., :1], tf.image.rgb_to_yuv(original)[..., 1:]
+        return tf.clip_by_value(tf.image.yuv_to_rgb(tf.concat([luma, colour], -1)), 0.0, 1.0).numpy()
+
+    passes(lesson08.check_preserve_colors, yuv, capsys)
+    passes(lesson08.check_frames_needed, lambda z, m: math.ceil(math.log10(m) / math.log10(z)), capsys)
+    passes(lesson08.check_frames_needed, lambda z, m: math.ceil(math.log(m, z)), capsys)

@@ -251,6 +251,7 @@ TOP_MISTAKES = {
     "counts from 1": (lambda acts, c, k: top_exemplars(acts, c, k) + 1, "do not add 1"),
     "fixed k": (lambda acts, c, k: top_exemplars(acts, c, 3), "use the k argument"),
     "k - 1": (lambda acts, c, k: top_exemplars(acts, c, k - 1), "shape (3,)"),
+    "sorts in place": (lambda acts, c, k: (acts.sort(axis=0), top_exemplars(acts, c, k))[1], "in place"),
 }
 
 

@@ -162,7 +162,7 @@ def _coverage_from(starts: range, kernel_size: int, length: int) -> np.ndarray:
 def _diagnose_coverage(answer: np.ndarray, kernel_size: int, stride: int, length: int) -> None:
     """Name the mistake of a coverage count whose windows start in the wrong places."""
     case = f"coverage({kernel_size}, {stride}, {length})"
-    last = length - kernel_size
+    last, pad = length - kernel_size, (kernel_size - 1) // 2
     mistakes = [
         (_coverage_from(range(0, last, stride), kernel_size, length),
          f"{case}: your last window is missing. range(0, length - kernel_size, stride) stops one short; a "
@@ -171,6 +171,9 @@ def _diagnose_coverage(answer: np.ndarray, kernel_size: int, stride: int, length
          f"{case}: your windows start at 1; the first one starts at pixel 0."),
         (_coverage(stride, kernel_size, length),
          f"{case}: you swapped kernel_size and stride: windows are kernel_size wide and start stride apart."),
+        (_coverage(kernel_size, stride, length + kernel_size - 1)[pad : pad + length],
+         f"{case}: you padded the signal ('same' padding), so windows start before pixel 0. With 'valid' "
+         "padding every window lies inside the signal: the first starts at 0."),
     ]
     for candidate, message in mistakes:
         if np.array_equal(answer, candidate):
