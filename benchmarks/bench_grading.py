@@ -77,9 +77,10 @@ def main() -> None:
         for index in range(args.copies):
             shutil.copy(SUBMISSION, folder / f"student{index:02d}.ipynb")
         figures: dict[tuple[bool, int], list[tuple[float, float]]] = {}
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for jobs in args.jobs:
-                for sandboxed in (True, False):
+                order = (True, False) if round_ % 2 == 0 else (False, True)  # who goes first alternates
+                for sandboxed in order:
                     wall, per_run = grade_once(folder, sandboxed, jobs)
                     figures.setdefault((sandboxed, jobs), []).append((wall, per_run))
                     label = "sandbox" if sandboxed else "no sandbox"

@@ -230,9 +230,11 @@ def notebook(*sources: str) -> nbformat.NotebookNode:
     return new_notebook(cells=[new_code_cell(source) for source in sources])
 
 
-def student(middle: str = "", add: str = ADD, mul: str = MUL, end: str = "") -> nbformat.NotebookNode:
-    """Setup, exercise 1 and its check, ``middle``, exercise 2 and its check, then ``end``."""
-    cells = [SETUP, add, CHECK_ADD] + ([middle] if middle else []) + [mul, CHECK_MUL] + ([end] if end else [])
+def student(
+    middle: str = "", add: str = ADD, mul: str = MUL, end: tuple[str, ...] = ()
+) -> nbformat.NotebookNode:
+    """Setup, exercise 1 and its check, ``middle``, exercise 2 and its check, then the cells ``end``."""
+    cells = [SETUP, add, CHECK_ADD] + ([middle] if middle else []) + [mul, CHECK_MUL, *end]
     return notebook(*cells)
 
 
@@ -297,8 +299,9 @@ def attacks(folders: Folders) -> dict[str, nbformat.NotebookNode]:
     return {
         "daemon": student(DAEMON.format(**paths | {"marker": LEFTOVER_MARKER}), **blank),
         "proc_walker": student(PROC_WALKER.format(**paths), **blank),
-        "forger": student(**blank, end=FORGER.format()),
-        "solution_reader": student(**blank, end=SOLUTION_READER.format(**paths)),
+        "forger": student(**blank, end=(FORGER.format(),)),
+        # it steals, then calls the checks again, as a student would to see them pass
+        "solution_reader": student(**blank, end=(SOLUTION_READER.format(**paths), CHECK_ADD, CHECK_MUL)),
         "deep_patcher": student(DEEP_PATCH, add=BLANK_ADD, mul=WRONG_MUL),
     }
 
