@@ -8,33 +8,38 @@ Subcommands::
 
 Every subcommand is one row of :func:`commands`: a name, a one-line help, a function that adds its
 arguments to an ``argparse`` parser and a function that runs it and returns the exit status. A bad
-input (a missing file, an unknown layer, an output that already exists, ...) prints one line,
-``deepdream: error: ...``, on stderr and exits with status 2; no traceback.
+input (a missing file, an unknown layer, an output that already exists or cannot be written, a wrong
+option, ...) prints one line, ``deepdream: error: ...``, on stderr and exits with status 2; no
+traceback. ``dream`` checks its output path before it loads anything.
+
+The command starts quietly: what TensorFlow's C++ side writes to the process's stderr (start-up lines
+such as ``E0000 ... failed call to cuInit``, some of which ignore ``TF_CPP_MIN_LOG_LEVEL``) is held
+back (:class:`NativeStderr`) and shown only with ``--verbose`` or when the command crashes. TensorFlow
+is therefore imported inside the functions below, never when this module is imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
+import io
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
+from typing import NoReturn
 
 from deepdream_lib import __version__
-from deepdream_lib.engine import OCTAVE_MODES, DreamConfig, dream
 from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
-from deepdream_lib.images import load_image
-from deepdream_lib.models import DEFAULT_MODEL, MODELS, get_spec, list_layers, list_models, load_model
-from deepdream_lib.normalize import METHODS
-from deepdream_lib.objectives import channel, layer
+from deepdream_lib.images import check_output_path, load_image
 
 PROG = "deepdream"
 EXIT_USAGE = 2  # argparse's status for bad arguments; we use it for every input the user can fix
-USER_ERRORS = (DeepDreamError, WeightsUnavailableError, FileExistsError)  # ImageError is a DeepDreamError
+USER_ERRORS = (DeepDreamError, WeightsUnavailableError, OSError)  # ImageError is a DeepDreamError; OSError
+# covers FileExistsError and a disk that fills up while saving
 
 
 @dataclass(frozen=True)
@@ -111,10 +116,13 @@ SETTINGS = (
     ("--tile-size", "tile_size", int, "PX", "compute the gradient in tiles of about this size (big images)"),
     ("--seed", "seed", int, "N", "seed of the jitter, for reproducible dreams"),
 )
-CHOICES = {"octave_mode": OCTAVE_MODES, "normalize": METHODS}
 
 
 def _dream_arguments(parser: argparse.ArgumentParser) -> None:
+    from deepdream_lib.engine import OCTAVE_MODES, DreamConfig
+    from deepdream_lib.models import DEFAULT_MODEL
+    from deepdream_lib.normalize import METHODS
+
     parser.add_argument(
         "input",
         metavar="INPUT",
@@ -136,14 +144,14 @@ def _dream_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights-path", metavar="FILE", help="a local Keras weights file for an ImageNet model"
     )
     how = parser.add_argument_group("how to dream (the fields of DreamConfig)")
-    defaults = DreamConfig()
+    defaults, choices = DreamConfig(), {"octave_mode": OCTAVE_MODES, "normalize": METHODS}
     for flag, name, kind, metavar, text in SETTINGS:
         how.add_argument(
             flag,
             dest=name,
             type=kind,
             metavar=metavar,
-            choices=CHOICES.get(name),
+            choices=choices.get(name),
             default=getattr(defaults, name),
             help=text,
         )
@@ -179,18 +187,14 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _run_dream(args: argparse.Namespace) -> int:
+    from deepdream_lib.engine import DreamConfig, dream
+    from deepdream_lib.models import get_spec, load_model
+    from deepdream_lib.objectives import channel, layer
+
     output = Path(args.output) if args.output else _default_output(args.input)
-    if not args.overwrite:  # refuse before spending minutes on the dream
-        if _same_file(output, Path(args.input)):
-            raise FileExistsError(
-                f"{output} is the input image; choose another output (or pass --overwrite)."
-            )
-        if output.exists():
-            raise FileExistsError(f"{output} exists; choose another name or pass --overwrite to replace it.")
-    if not output.parent.exists():
-        raise DeepDreamError(f"The folder {output.parent} does not exist; create it first.")
-    if output.suffix.lower() not in Image.registered_extensions():
-        raise DeepDreamError(f"Cannot tell the image format of {output}: end its name with .png.")
+    if not args.overwrite and _same_file(output, Path(args.input)):  # refuse before spending minutes
+        raise FileExistsError(f"{output} is the input image; choose another output (or pass --overwrite).")
+    check_output_path(output, args.overwrite)  # a folder, no such folder, not writable, exists: say so now
     get_spec(args.model)  # an unknown name fails here, before any loading
     settings = {name: getattr(args, name) for _, name, *_ in SETTINGS}
     config = DreamConfig(**settings)  # validates every setting before anything is loaded
@@ -220,6 +224,8 @@ def _list_models_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_list_models(args: argparse.Namespace) -> int:
+    from deepdream_lib.models import list_models
+
     specs = list_models(offline_only=args.offline)
     width = max(len(spec.name) for spec in specs)
     print(f"{'model':<{width}}  offline  default layer      description")
@@ -230,6 +236,8 @@ def _run_list_models(args: argparse.Namespace) -> int:
 
 
 def _list_layers_arguments(parser: argparse.ArgumentParser) -> None:
+    from deepdream_lib.models import DEFAULT_MODEL
+
     parser.add_argument("model", metavar="MODEL", help=f"a model name, e.g. {DEFAULT_MODEL}")
     parser.add_argument("--size", type=_positive_int, default=224, help="input size the shapes are given for")
     parser.add_argument(
@@ -238,6 +246,8 @@ def _list_layers_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_list_layers(args: argparse.Namespace) -> int:
+    from deepdream_lib.models import MODELS, get_spec, list_layers, load_model
+
     spec = get_spec(args.model)
     # Shapes depend on the architecture only: an online model is measured on its random twin (no download).
     measured = spec.name if spec.offline else f"{spec.architecture}_random"
@@ -296,8 +306,15 @@ class _HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong option is one line too (with where to read the usage), like every failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="DeepDream, explained: amplify what a neural network sees in an image.",
         epilog="example: deepdream dream sample:chelsea -o chelsea_dream.png --layer block4_conv3",
@@ -312,22 +329,90 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=_HelpFormatter,
         )
         command.add_arguments(sub)
+        if "-" in sub.prefix_chars:  # (a subcommand that collects every argument takes none of its own)
+            sub.add_argument(
+                "--verbose",
+                action="store_true",
+                help="also show what TensorFlow writes to stderr (held back otherwise)",
+            )
         sub.set_defaults(run=command.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input or arguments, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
+    with NativeStderr() as native:
+        try:
+            args = build_parser().parse_args(argv)  # this imports TensorFlow: its start-up lines are held
+            if getattr(args, "verbose", False):
+                native.release(replay=True)
+            return args.run(args)
+        except USER_ERRORS as error:
+            message = " ".join(str(error).split())  # one line, whatever the message held
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 130
+        except Exception:  # a bug: show the traceback, and what the native libraries said before it
+            native.release(replay=True)
+            raise
+
+
+def _writes_to_fd2(stream: object) -> bool:
     try:
-        return args.run(args)
-    except USER_ERRORS as error:
-        message = " ".join(str(error).split())  # one line, whatever the message held
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return stream.fileno() == 2  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # e.g. pytest's captured stream has no descriptor
+        return False
+
+
+class NativeStderr:
+    """While open, hold back what native code writes to the process's stderr (file descriptor 2).
+
+    TensorFlow's C++ logging writes to fd 2 directly, below Python. Here fd 2 points at a temporary
+    file instead, while Python's ``sys.stderr`` (the progress bar, the one-line errors, warnings)
+    reaches the terminal through a copy of the original descriptor. :meth:`release` puts fd 2 back
+    and, with ``replay=True``, writes out what was held; leaving the block without it drops it. A hard
+    crash (segmentation fault) still prints Python's traceback to the terminal (``faulthandler``).
+    """
+
+    def __enter__(self) -> NativeStderr:
+        sys.stderr.flush()
+        self._held = tempfile.TemporaryFile()
+        self._terminal = os.dup(2)
+        os.dup2(self._held.fileno(), 2)
+        self._python_stderr = sys.stderr
+        if _writes_to_fd2(sys.stderr):
+            encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+            sys.stderr = io.TextIOWrapper(
+                io.FileIO(os.dup(self._terminal), "w"), encoding, "backslashreplace", line_buffering=True
+            )
+        self._owns_faulthandler = not faulthandler.is_enabled()
+        if self._owns_faulthandler:
+            faulthandler.enable(file=self._terminal)
+        self._open = True
+        return self
+
+    def release(self, replay: bool = False) -> None:
+        """Give fd 2 back to the terminal and, with ``replay``, write out there what was held back."""
+        if not self._open:
+            return
+        self._open = False
+        if self._owns_faulthandler:
+            faulthandler.disable()
+        if sys.stderr is not self._python_stderr:
+            sys.stderr.close()
+            sys.stderr = self._python_stderr
+        sys.stderr.flush()
+        os.dup2(self._terminal, 2)
+        os.close(self._terminal)
+        if replay:
+            self._held.seek(0)
+            os.write(2, self._held.read())
+        self._held.close()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
 
 if __name__ == "__main__":

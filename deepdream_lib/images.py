@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import tempfile
 import threading
 import time
 import urllib.error
@@ -283,13 +284,10 @@ def save_image(
 ) -> Path:
     """Save an (H, W, 3) image in [0, 1]; PNG files get ``metadata`` as text chunks.
 
-    Refuses to replace an existing file unless ``overwrite=True``, so a dream never destroys its input.
+    Refuses to replace an existing file unless ``overwrite=True``, so a dream never destroys its input;
+    :func:`check_output_path` says why a path cannot be written.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it.")
-    if not path.parent.exists():
-        raise ImageError(f"The folder {path.parent} does not exist; create it first.")
+    path = check_output_path(path, overwrite)
     image = np.asarray(image)
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
@@ -301,6 +299,39 @@ def save_image(
         pil.save(path, pnginfo=info)
     else:
         pil.save(path)
+    return path
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if an image can be saved there, else a one-line error.
+
+    The name must end in an image format's extension; it must not be a folder, nor an existing file
+    unless ``overwrite`` (:class:`FileExistsError`); its folder must exist and take a new file, which
+    is tried by creating and removing an empty one (permissions alone do not tell: root may write
+    anywhere the permissions say, but not into ``/proc``). Nothing else is changed.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ImageError(f"{path} is a folder; give the name of an image file, e.g. {path / 'dream.png'}.")
+    if path.suffix.lower() not in Image.registered_extensions():
+        raise ImageError(f"Cannot tell the image format of {path}: end its name with .png.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it.")
+    folder = path.parent
+    if not folder.exists():
+        raise ImageError(f"The folder {folder} does not exist; create it first.")
+    if not folder.is_dir():
+        raise ImageError(f"{folder} is a file, not a folder, so {path} cannot be written.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ImageError(f"{path} cannot be written: the file is read-only.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepdream-write-test-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ImageError(
+            f"{path} cannot be written: the folder {folder} takes no new files ({reason})."
+        ) from error
     return path
 
 

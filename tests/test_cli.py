@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -156,15 +157,93 @@ def test_subcommands_come_from_one_table():
         assert command.name in help_text
 
 
-def test_python_dash_m_end_to_end(tmp_path):
-    """The real entry point, in a fresh process: a dream, then a clean one-line failure (no traceback)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+NATIVE_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)  # absl's C++ log format: E0000 00:00:... cuInit
+
+
+def _deepdream(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m deepdream_lib ARGV`` in a fresh process, with every TensorFlow log level let through."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0", **(env or {})}
+    command = [sys.executable, "-m", "deepdream_lib", *map(str, argv)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_python_dash_m_end_to_end_starts_quietly(tmp_path):
+    """The real entry point: a dream's stderr is its progress bar and nothing else, even at TensorFlow's
+    most talkative log level; the result line is on stdout; then a failure is one line, no traceback."""
     out = tmp_path / "cat.png"
-    command = [sys.executable, "-m", "deepdream_lib", "dream", "sample:chelsea", "-o", str(out), *SMALL]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    argv = ["dream", "sample:chelsea", "-o", out, *[arg for arg in SMALL if arg != "--no-progress"]]
+    done = _deepdream(*argv)
     assert done.returncode == 0, done.stderr
     assert read_metadata(out)["deepdream:model"] == "vgg16_hed"
-    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert again.returncode == 2
-    assert "Traceback" not in again.stderr
-    assert again.stderr.strip().splitlines()[-1].startswith("deepdream: error: ")
+    assert done.stdout.startswith(f"saved: {out} (64x43") and done.stdout.count("\n") == 1, done.stdout
+    lines = [line.strip() for line in re.split(r"[\r\n]", done.stderr) if line.strip()]
+    assert lines and all(line.startswith("dreaming:") for line in lines), done.stderr  # only the bar
+    again = _deepdream(*argv)
+    assert again.returncode == 2 and again.stdout == ""
+    _assert_one_line_error(again.stderr, "exists", "--overwrite")
+
+
+def test_verbose_shows_what_tensorflow_wrote():
+    quiet = _deepdream("list-models", "--offline")
+    verbose = _deepdream("list-models", "--offline", "--verbose")
+    assert quiet.returncode == verbose.returncode == 0
+    assert quiet.stderr == "" and quiet.stdout == verbose.stdout
+    assert NATIVE_LOG_LINE.search(verbose.stderr), verbose.stderr  # e.g. "I0000 ... cudart_stub.cc"
+
+
+def _folder_that_is_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "notes.txt").write_text("a file")
+    return tmp_path / "notes.txt" / "out.png"
+
+
+def _a_folder(tmp_path: Path) -> Path:
+    (tmp_path / "adir.png").mkdir()
+    return tmp_path / "adir.png"
+
+
+OUTPUTS = [
+    pytest.param(_a_folder, ["is a folder", "adir.png"], id="a-folder-even-with-overwrite"),
+    pytest.param(lambda tmp: tmp / "missing" / "out.png", ["does not exist"], id="no-such-folder"),
+    pytest.param(_folder_that_is_a_file, ["notes.txt is a file, not a folder"], id="parent-is-a-file"),
+    pytest.param(lambda tmp: Path("/proc/x.png"), ["/proc/x.png cannot be written", "takes no new files"],
+                 id="proc", marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="Linux only")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("build", "fragments"), OUTPUTS)
+def test_an_output_that_cannot_be_written_fails_before_the_model_loads(capsys, tmp_path, monkeypatch, build,
+                                                                      fragments):
+    from deepdream_lib import models
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the output path was checked")
+
+    monkeypatch.setattr(models, "load_model", no_loading)
+    out = build(tmp_path)
+    before = sorted(path.name for path in tmp_path.rglob("*"))
+    status, stdout, err = _run(capsys, "dream", "sample:chelsea", "-o", out, *SMALL, "--overwrite")
+    assert status == 2 and stdout == ""
+    _assert_one_line_error(err, *fragments)
+    assert sorted(path.name for path in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_fails_before_the_model_loads(capsys, tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        status, _, err = _run(capsys, "dream", "sample:chelsea", "-o", folder / "out.png", *SMALL)
+    finally:
+        folder.chmod(0o700)
+    assert status == 2
+    _assert_one_line_error(err, "cannot be written", "takes no new files")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_wrong_option_is_one_line_too(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["dream", "sample:chelsea", "--steps"])
+    assert caught.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "expected one argument" in lines[0] and "--help" in lines[0], lines
