@@ -28,7 +28,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from deepdream_lib import __version__
-from deepdream_lib.errors import DeepDreamError
+from deepdream_lib.errors import DeepDreamError, ImageError
 from deepdream_lib.images import ImageLike, load_image, save_image
 from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.normalize import METHODS, normalize_gradient
@@ -102,6 +102,10 @@ class DreamConfig:
             (
                 self.tile_size is None or (_is_int(self.tile_size) and self.tile_size >= 64),
                 f"tile_size must be None or an integer >= 64, got {self.tile_size!r}",
+            ),
+            (
+                _is_int(self.seed) and self.seed >= 0,
+                f"seed must be an integer >= 0 (it seeds the jitter), got {self.seed!r}",
             ),
         ]
         for ok, message in checks:
@@ -450,6 +454,8 @@ def dream(
 def _as_batch(image: ImageLike | np.ndarray) -> tuple[np.ndarray, bool]:
     """A (B, H, W, 3) float32 batch and whether the caller passed a batch."""
     if isinstance(image, np.ndarray) and image.ndim == 4:
+        if len(image) == 0:
+            raise ImageError(f"The batch {image.shape} is empty: give at least one image.")
         return np.stack([load_image(item) for item in image]), True
     if isinstance(image, tf.Tensor):
         return _as_batch(image.numpy())

@@ -6,6 +6,10 @@ from __future__ import annotations
 class DeepDreamError(ValueError):
     """Base class: a bad input or setting that the learner can fix."""
 
+    # Raised while tf.function traces a step, AutoGraph would rewrite the message into a many-line
+    # "in user code" report; with this attribute it re-raises the error as it is, one line.
+    ag_pass_through = True
+
 
 class ImageError(DeepDreamError):
     """An image could not be read, or is not usable as a dream input."""
@@ -23,6 +27,10 @@ class UnknownLayerError(DeepDreamError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class ObjectiveError(DeepDreamError):
+    """An objective that cannot be dreamed: it reads a layer it did not declare, or has no gradient."""
 
 
 class WeightsUnavailableError(RuntimeError):

@@ -14,12 +14,13 @@ The idea follows Lucid's ``objectives.py`` (Olah et al., *Feature Visualization*
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.errors import DeepDreamError
+from deepdream_lib.errors import DeepDreamError, ObjectiveError
 
 INPUT = "input"  #: the activations key that holds the image being dreamed, RGB in [0, 1]
 Activations = dict[str, tf.Tensor]
@@ -110,7 +111,11 @@ class Objective:
         return self.layers - {INPUT}
 
     def validate(self, backbone) -> Objective:
-        """Check layer names and channel indices against a backbone; raise a clear error if wrong."""
+        """Check layer names and channel indices against a backbone; raise a clear error if wrong.
+
+        Then a trial run (:func:`_trial_run`) names an undeclared layer or a missing gradient before
+        any step is built.
+        """
         for name in self.network_layers:
             backbone.check_layer(name)
         for name, index in self.channels:
@@ -119,7 +124,71 @@ class Objective:
                 raise DeepDreamError(
                     f"Channel {index} is out of range: {name} has {depth} channels (0..{depth - 1})."
                 )
+        _trial_run(self, backbone)
         return self
+
+
+class _DeclaredOnly(dict):
+    """The activations an objective declared; reading any other layer raises :class:`ObjectiveError`."""
+
+    def __init__(self, activations: Activations, objective: Objective):
+        super().__init__(activations)
+        self.objective = objective
+
+    def __missing__(self, name: str) -> tf.Tensor:
+        declared = ", ".join(sorted(self.objective.network_layers)) or "none"
+        raise ObjectiveError(
+            f"The objective {self.objective} reads layer {name!r}, which it did not declare (declared: "
+            f"{declared}). Name every layer it reads: Objective(fn, layers=[...], description)."
+        )
+
+
+def _activation_spec(backbone, name: str) -> tf.TensorSpec:
+    """The shape of ``backbone``'s activation ``name`` for a batch of images of any size."""
+    if name == INPUT:
+        shape = (None, None, None, 3)
+    elif name == "logits" and backbone.fixed_head is not None:
+        shape = tuple(backbone.fixed_head.output.shape)
+    else:
+        shape = tuple(backbone.model.get_layer(name).output.shape)
+    return tf.TensorSpec((None, *shape[1:]), tf.float32)
+
+
+_TRIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # backbone -> keys that passed the trial
+
+
+def _trial_run(objective: Objective, backbone) -> None:
+    """Trace ``objective`` alone on symbolic activations (nothing is computed, no network runs).
+
+    It raises :class:`ObjectiveError` for the two mistakes that would otherwise surface deep inside
+    the traced dream step as a long traceback: reading a layer the objective did not declare, and a
+    value with no gradient (built on ``tf.stop_gradient``, a constant or an integer operation). Any
+    other failure of the trial is left for the real evaluation to report in its own words. A key that
+    passed once for a backbone is not tried again (the step cache, too, treats equal keys as one).
+    """
+    tried = _TRIED.setdefault(backbone, set())
+    if objective.key in tried:
+        return
+
+    def trial(activations: Activations) -> tf.Tensor:
+        value = tf.cast(objective(_DeclaredOnly(activations, objective)), tf.float32)
+        if all(grad is None for grad in tf.gradients(tf.reduce_sum(value), list(activations.values()))):
+            layers = ", ".join(sorted(objective.layers)) or "none"
+            raise ObjectiveError(
+                f"The objective {objective} has no gradient: its value does not depend on what it reads "
+                f"({layers}) through differentiable operations, so the pixels cannot climb it. Was it built "
+                "on tf.stop_gradient, a constant or an integer operation such as argmax?"
+            )
+        return value
+
+    try:
+        specs = {name: _activation_spec(backbone, name) for name in objective.layers | {INPUT}}
+        tf.function(trial).get_concrete_function(specs)
+    except ObjectiveError:
+        raise
+    except Exception:  # any other mistake is reported by the real evaluation, in its own words
+        return
+    tried.add(objective.key)
 
 
 def _spatial_mean(tensor: tf.Tensor) -> tf.Tensor:
