@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import threading
 import time
-from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -25,6 +20,7 @@ from deepdream_lib.images import (
     save_image,
     to_uint8,
 )
+from localservers import Misbehaving, files, serving
 
 
 def _checkerboard(height: int = 20, width: int = 30) -> np.ndarray:
@@ -130,32 +126,12 @@ def test_jpeg_and_pil_sources(tmp_path):
 
 def test_url_download_from_a_local_server(tmp_path):
     Image.fromarray(_checkerboard(32, 40)).save(tmp_path / "served.png")
-    with _server(functools.partial(_Files, directory=str(tmp_path))) as base:
+    with serving(files(tmp_path)) as base:
         np.testing.assert_allclose(load_image(f"{base}/served.png"), _checkerboard(32, 40) / 255.0, atol=1e-6)
         with pytest.raises(ImageError, match="Could not download"):
             load_image(f"{base}/missing.png")  # 404
 
 
-class _Quiet(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # no request lines in the test output
-        pass
-
-
-class _Files(_Quiet, http.server.SimpleHTTPRequestHandler):
-    """Serves the files of ``directory``."""
-
-
-@contextlib.contextmanager
-def _server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve ``handler`` on 127.0.0.1 in a thread; yields the base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- photos come upright: the EXIF orientation is applied on every route --------------------------
@@ -178,7 +154,7 @@ def test_exif_orientation_is_applied_on_every_route(tmp_path, route):
     path = tmp_path / "phone.jpg"
     shown = _sideways_jpeg(path)
     if route == "url":
-        with _server(functools.partial(_Files, directory=str(tmp_path))) as base:
+        with serving(files(tmp_path)) as base:
             image = load_image(f"{base}/phone.jpg")
     else:
         source = {"path": path, "bytes": path.read_bytes(), "pil": Image.open(path)}[route]
@@ -204,39 +180,10 @@ def test_bytes_that_are_not_an_image_are_refused_with_their_size():
 # --- URLs: one deadline for the whole download, and a size limit ----------------------------------
 
 
-class _Trickle(_Quiet):
-    """Sends its headers, then one byte a second, at most 20 of them (it stops by itself)."""
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", "20")
-        self.end_headers()
-        try:
-            for _ in range(20):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(1.0)
-        except OSError:  # the client gave up
-            pass
-
-
-class _TooMuch(_Quiet):
-    """``/declared`` says it sends 50,000 bytes; ``/undeclared`` sends them without saying so."""
-
-    def do_GET(self):
-        self.send_response(200)
-        if self.path == "/declared":
-            self.send_header("Content-Length", "50000")
-        self.end_headers()
-        with contextlib.suppress(OSError):
-            self.wfile.write(b"x" * 50_000)
-
-
 def test_a_url_that_trickles_gives_up_at_the_deadline(monkeypatch):
     monkeypatch.setattr(images, "URL_TIMEOUT_S", 1.5)
-    with _server(_Trickle) as base:
-        url = f"{base}/slow.png"
+    with serving(Misbehaving) as base:
+        url = f"{base}/trickle.png"
         start = time.monotonic()
         with pytest.raises(ImageError) as caught:
             load_image(url)
@@ -249,7 +196,7 @@ def test_a_url_that_trickles_gives_up_at_the_deadline(monkeypatch):
 @pytest.mark.parametrize("path", ["declared", "undeclared"])
 def test_a_url_that_sends_too_much_is_refused(monkeypatch, path):
     monkeypatch.setattr(images, "MAX_URL_BYTES", 10_000)
-    with _server(_TooMuch) as base:
+    with serving(Misbehaving) as base:
         url = f"{base}/{path}"
         with pytest.raises(ImageError) as caught:
             load_image(url)
