@@ -121,6 +121,11 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+class StopDream(Exception):
+    """Raise it in a ``post_step`` to end a dream early: :func:`dream` returns the image so far, with
+    ``interrupted=True``, as after Ctrl-C but without a warning (the panels' Stop button does this)."""
+
+
 @dataclass
 class DreamResult:
     """What a dream returns: the image, how the objective rose, and how it was made."""
@@ -396,8 +401,8 @@ def dream(
 
     ``transform`` is applied to the image inside the gradient (transformation robustness);
     ``post_step(images, step_index)`` runs after each step (e.g. a blur every k steps).
-    ``record_every=k`` keeps a full-size frame every k steps. Ctrl-C stops early and returns the
-    dream so far (``interrupted=True``).
+    ``record_every=k`` keeps a full-size frame every k steps. Ctrl-C, or :class:`StopDream` raised in
+    ``post_step``, stops early and returns the dream so far (``interrupted=True``).
     """
     config = dataclasses.replace(config or DreamConfig(), **settings)
     backbone = as_backbone(model)
@@ -439,9 +444,10 @@ def dream(
                 if record_every and len(result.history) % record_every == 0:
                     result.frames.append(_resize(current, (height, width)).numpy()[0])
                 bar.update(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopDream) as stop:
         result.interrupted = True
-        warnings.warn("Dream interrupted: returning the image so far.", stacklevel=2)
+        if isinstance(stop, KeyboardInterrupt):
+            warnings.warn("Dream interrupted: returning the image so far.", stacklevel=2)
     finally:
         bar.close()
     result.seconds = time.perf_counter() - start
