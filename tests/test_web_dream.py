@@ -165,9 +165,9 @@ def test_a_ten_step_dream_rises_as_the_librarys(page, vgg):
     assert abs(page_gain - library_gain) <= DREAM_TOLERANCE * library_gain * 3, (page_gain, library_gain)
 
 
-def test_a_dream_started_from_the_keyboard_shows_and_copies_as_python(page):
+def test_a_dream_started_from_the_keyboard_shows_and_copies_as_python(page, tmp_path, monkeypatch):
     """The panel: Dream pressed with Enter, pictures updated as it runs, a dreamed picture at the end, and
-    "copy as Python" a valid ``dd.dream`` call whose settings are DreamConfig's names."""
+    "copy as Python" a ``dd.dream`` call with the panel's settings (DreamConfig's names) that runs."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -208,3 +208,6 @@ def test_a_dream_started_from_the_keyboard_shows_and_copies_as_python(page):
     settings = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
     config = DreamConfig(**settings)  # every name is DreamConfig's, every value valid
     assert (config.num_steps, config.num_octaves, config.step_size) == (8, 2, step_size), settings
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "copied from the page", "exec"), {})  # noqa: S102 (the page's own code, as a reader runs it)
+    assert (tmp_path / "dream.png").is_file(), "the copied Python did not save its dream"

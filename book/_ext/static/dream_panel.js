@@ -77,13 +77,15 @@ export function pythonCall(settings, defaults) {
   const knobs = Object.keys(defaults)
     .filter((name) => name in settings.config && name !== "tile_size")
     .map((name) => `${name}=${pythonLiteral(settings.config[name])}`);
+  const lines = [];
+  for (let i = 0; i < knobs.length; i += 3) lines.push(knobs.slice(i, i + 3).join(", "));
   return [
     "import deepdream_lib as dd",
     "",
     `image = ${image}`,
     `result = dd.dream(image, ${objective}, "vgg16_hed",`,
-    `                  ${knobs.join(", ")})`,
-    "dd.show(result.image)",
+    `                  ${lines.join(",\n                  ")})`,
+    'result.save("dream.png")  # the picture, with every setting in its metadata',
   ].join("\n");
 }
 
@@ -245,7 +247,7 @@ class Panel {
     try {
       this.status.textContent = "Loading TensorFlow.js...";
       const tf = await engine.loadTf(this.backend.wanted);
-      const where = tf.getBackend() === "webgl" ? "the graphics card (WebGL)" : "the CPU (WebAssembly)";
+      const where = tf.getBackend() === "webgl" ? "graphics card (WebGL)" : "CPU (WebAssembly)";
       this.backendLine.textContent = `Backend: ${tf.getBackend()} (TensorFlow.js ${tf.version.tfjs}): ` +
         `the dream runs on this computer's ${where}.`;
       this.root.dataset.backend = tf.getBackend();
