@@ -557,12 +557,13 @@ def test_flooding_keeps_only_a_bounded_tail(graded: Graded) -> None:
 def test_csv_is_well_formed(graded: Graded) -> None:
     with open(graded.folders.csv, newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
-    assert rows[0] == ["student", "status", "score", *CHECKS, "seconds", "peak_mb", "sandboxed"]
+    assert rows[0] == ["student", "status", "score", *CHECKS, "seconds", "cpu_s", "peak_mb", "sandboxed"]
     assert [row[0] for row in rows[1:]] == sorted(EXPECTED)
-    for student_id, status, score, add, mul, seconds, peak, sandboxed in rows[1:]:
+    for student_id, status, score, add, mul, seconds, cpu, peak, sandboxed in rows[1:]:
         assert (status, int(score)) == EXPECTED[student_id][:2]
         assert {add, mul} <= {"pass", "fail"} and int(score) == [add, mul].count("pass")
         assert float(seconds) >= 0 and float(peak) >= 0 and sandboxed == "yes"
+        assert (float(cpu) > 0) == (status != "error")  # the runner's and its kernels' CPU time
 
 
 def test_markdown_summary(graded: Graded) -> None:

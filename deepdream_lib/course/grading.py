@@ -111,6 +111,7 @@ class StudentResult:
     detail: str = ""
     output_tail: str = ""
     sandboxed: bool = True
+    cpu_s: float = 0.0  # of the runner and its kernels, as the runner counted it
 
     @property
     def score(self) -> int:
@@ -717,6 +718,7 @@ def grade_submission(
         detail,
         text,
         plan.sandboxed,
+        float((result or {}).get("cpu_s") or 0),
     )
 
 
@@ -788,13 +790,13 @@ def write_atomically(path: Path, text: str, overwrite: bool = False) -> None:
 
 
 def csv_text(results: list[StudentResult], expected: list[str]) -> str:
-    """One row per student: student, status, score, pass/fail per check, seconds, peak_mb, sandboxed."""
+    """One row per student: status, score, pass/fail per check, seconds, cpu_s, peak_mb, sandboxed."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", "status", "score", *expected, "seconds", "peak_mb", "sandboxed"])
+    writer.writerow(["student", "status", "score", *expected, "seconds", "cpu_s", "peak_mb", "sandboxed"])
     for r in results:
         marks = ["pass" if r.checks[name].passed else "fail" for name in expected]
-        row = [r.student, r.status, r.score, *marks, f"{r.seconds:.1f}", f"{r.peak_mb:.0f}"]
+        row = [r.student, r.status, r.score, *marks, f"{r.seconds:.1f}", f"{r.cpu_s:.1f}", f"{r.peak_mb:.0f}"]
         writer.writerow([*row, "yes" if r.sandboxed else "no"])
     return buffer.getvalue()
 

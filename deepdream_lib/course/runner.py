@@ -34,6 +34,7 @@ import ast
 import json
 import math
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -383,8 +384,14 @@ def run(spec: RunSpec) -> dict[str, Any]:
     finally:
         watchdog.stopped.set()
     result.update(cell=client.cell, errors=client.errors, dropped_chars=client.dropped, deaths=deaths)
-    result.update(checks=client.verdicts, peak_mb=round(watchdog.peak_mb))
+    result.update(checks=client.verdicts, peak_mb=round(watchdog.peak_mb), cpu_s=round(_cpu_s(), 1))
     return result
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of the runner and of every process it waited for (the kernels)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _protect(result_fd: int) -> None:
@@ -400,8 +407,6 @@ def _protect(result_fd: int) -> None:
 
 def _set_child_limits(memory_mb: int) -> None:
     """Limits that the kernel and its children inherit: data segment, file size, no core dumps."""
-    import resource
-
     wanted = (
         (resource.RLIMIT_DATA, memory_mb * 2**20),
         (resource.RLIMIT_FSIZE, FILE_LIMIT_MB * 2**20),
