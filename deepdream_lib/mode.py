@@ -30,12 +30,23 @@ def pick(full: T, fast: T) -> T:
     return fast if is_fast() else full
 
 
+_chosen: list[str] = []  # what lesson_model last returned in this process (the lesson's MODEL)
+
+
 def lesson_model(default: str = "vgg16_hed") -> str:
     """The network a lesson dreams with: ``DEEPDREAM_MODEL`` when it is set, else ``default``.
 
     On Colab try ``"vgg16"`` (ImageNet VGG16, the classic DeepDream look; it downloads its weights).
+    The answer is remembered (:func:`chosen_model`), so a lesson's claims know which network it chose.
     """
-    return os.environ.get(MODEL_ENV, "").strip() or default
+    model = os.environ.get(MODEL_ENV, "").strip() or default
+    _chosen[:] = [model]
+    return model
+
+
+def chosen_model() -> str | None:
+    """The network the running lesson chose with :func:`lesson_model`, else ``DEEPDREAM_MODEL``, else None."""
+    return _chosen[0] if _chosen else (os.environ.get(MODEL_ENV, "").strip() or None)
 
 
 @functools.lru_cache(maxsize=1)

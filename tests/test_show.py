@@ -22,14 +22,28 @@ def test_a_claim_that_fails_says_what_was_expected():
 
 
 def test_a_learned_claim_is_reported_not_failed_on_another_network(monkeypatch, capsys):
+    monkeypatch.setattr(mode, "_chosen", [])
     monkeypatch.setenv(mode.MODEL_ENV, "vgg16")
+    assert mode.lesson_model() == "vgg16"
     assert not show.claim("deep layers dream eyes", False, "0 eyes", learned_by="vgg16_hed")
     out = capsys.readouterr().out
     assert out.startswith("· deep layers dream eyes: 0 eyes (does not hold here")
     assert "measured on vgg16_hed, so not checked on vgg16" in out
     monkeypatch.setenv(mode.MODEL_ENV, "vgg16_hed")
+    mode.lesson_model()
     with pytest.raises(show.ClaimFailed):
         show.claim("deep layers dream eyes", False, learned_by="vgg16_hed")
+
+
+def test_a_learned_claim_is_checked_on_the_network_the_lesson_chose(monkeypatch):
+    monkeypatch.setattr(mode, "_chosen", [])
+    monkeypatch.delenv(mode.MODEL_ENV, raising=False)
+    assert mode.chosen_model() is None
+    with pytest.raises(show.ClaimFailed):  # nothing chosen: every claim is checked
+        show.claim("the classifier reads a cat", False, learned_by="efficientnet_lite0")
+    assert mode.lesson_model("efficientnet_lite0") == "efficientnet_lite0"
+    with pytest.raises(show.ClaimFailed):  # the lesson's own default network: checked, not reported
+        show.claim("the classifier reads a cat", False, learned_by="efficientnet_lite0")
 
 
 def test_lesson_model_follows_the_environment(monkeypatch):

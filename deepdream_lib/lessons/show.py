@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deepdream_lib.errors import DeepDreamError
-from deepdream_lib.mode import lesson_model
+from deepdream_lib.mode import chosen_model
 
 PASSED, REPORTED = "✓", "·"
 NEAR_IDENTICAL = 0.02  # mean |Δ| per pixel (images in [0, 1]) below which two panels look alike
@@ -40,15 +40,16 @@ def claim(
 
     When ``holds`` is false the cell fails with :class:`ClaimFailed`, naming what was measured and what
     was ``expected``. A claim about what a particular network *learned* names it in ``learned_by``
-    (a name or several): run with another network (``DEEPDREAM_MODEL``, a lesson's ``MODEL``), the line
-    is reported, not checked, since the claim was never made for that network.
+    (a name or several): when the lesson chose another network (its ``MODEL = dd.lesson_model(...)``,
+    or ``DEEPDREAM_MODEL``), the line is reported, not checked, since the claim was never made for it.
     """
     detail = f": {measured}" if measured else ""
     networks = (learned_by,) if isinstance(learned_by, str) else tuple(learned_by or ())
-    if networks and lesson_model() not in networks:
+    current = chosen_model()
+    if networks and current is not None and current not in networks:
         verdict = "holds" if holds else "does not hold"
         print(f"{REPORTED} {statement}{detail} ({verdict} here; measured on {', '.join(networks)}, "
-              f"so not checked on {lesson_model()})")
+              f"so not checked on {current})")
         return bool(holds)
     if not holds:
         wanted = f"; expected {expected}" if expected else ""
@@ -128,7 +129,7 @@ def comparison(
     line = DIFFERENCE_LINE.format(difference=difference, pair=pair)
     print(line)
     rows = 2 if reference is not None and amplify > 0 else 1
-    figure, axes = plt.subplots(rows, len(shown), figsize=(size * len(shown), size * rows + 0.6),
+    figure, axes = plt.subplots(rows, len(shown), figsize=(size * len(shown), size * rows + 0.9),
                                 squeeze=False)
     base = crop(np.asarray(reference, dtype=np.float32), box) if rows == 2 else None
     for column, (name, image) in enumerate(shown.items()):
@@ -137,7 +138,7 @@ def comparison(
         if base is not None:
             change = np.clip(0.5 + amplify * (image - base), 0, 1)
             axes[1, column].imshow(change, interpolation="nearest")
-            axes[1, column].set_title(f"change x{amplify:g}", fontsize=9)
+            axes[1, column].set_title(f"{name}: change x{amplify:g}", fontsize=9, pad=4)
     for axis in axes.flat:
         axis.axis("off")
     figure.suptitle(f"{title + chr(10) if title else ''}{line}", fontsize=9)
