@@ -211,3 +211,19 @@ def test_a_dream_started_from_the_keyboard_shows_and_copies_as_python(page, tmp_
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "copied from the page", "exec"), {})  # noqa: S102 (the page's own code, as a reader runs it)
     assert (tmp_path / "dream.png").is_file(), "the copied Python did not save its dream"
+
+
+def test_without_webassembly_or_webgl_the_panel_says_so(page):
+    """A browser with neither: the panel explains instead of failing, and the rest of the page is there.
+    (Last in this file: it reloads the page, which forgets the model the tests above share.)"""
+    hide = page.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "delete window.WebAssembly; HTMLCanvasElement.prototype.getContext = () => null;")})
+    try:
+        page.get(page.current_url.split("?")[0])
+        assert _wait(page, "return document.querySelector('.deepdream-web').dataset.missing === 'true'", 30)
+        text = page.execute_script("return document.querySelector('.deepdream-web').textContent")
+        headings = page.execute_script("return [...document.querySelectorAll('h2')].map((h) => h.innerText)")
+    finally:
+        page.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": hide["identifier"]})
+    assert "neither WebAssembly nor WebGL" in text, text
+    assert any("How fast" in heading for heading in headings), headings
