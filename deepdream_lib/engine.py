@@ -152,13 +152,53 @@ def objective_and_gradient(
     images: tf.Tensor,
     transform: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """The objective (one value per image) and its gradient with respect to the pixels."""
+    """The objective (one value per image) and its gradient with respect to the pixels.
+
+    Called eagerly on a network with a convolution whose kernel is smaller than its stride (ResNet's
+    1x1 stride-2 shortcuts), it runs compiled instead (:func:`compiled_gradient`, same values): an eager
+    tape also computes every convolution's kernel gradient, and with oneDNN on (Intel CPUs, Colab) that
+    op crashed the process for such a convolution with few channels (issue 10). Compiled, the unused
+    kernel gradient is pruned and never runs.
+    """
+    if tf.executing_eagerly() and has_kernel_smaller_than_stride(backbone.model):
+        return compiled_gradient(backbone, objective, transform)(tf.convert_to_tensor(images, tf.float32))
     with tf.GradientTape() as tape:
         tape.watch(images)
         seen = images if transform is None else transform(images)
         values = evaluate_objective(backbone, objective, seen)
         total = tf.reduce_sum(values)
     return values, tape.gradient(total, images)
+
+
+def has_kernel_smaller_than_stride(model: object) -> bool:
+    """Whether a layer of a Keras ``model`` (nested models too) has a kernel smaller than its stride."""
+    for item in getattr(model, "layers", ()):
+        kernel, strides = getattr(item, "kernel_size", None), getattr(item, "strides", None)
+        if kernel is not None and strides is not None:
+            if any(k < s for k, s in zip(np.atleast_1d(kernel), np.atleast_1d(strides), strict=False)):
+                return True
+        if has_kernel_smaller_than_stride(item):
+            return True
+    return False
+
+
+def compiled_gradient(
+    backbone: Backbone, objective: Objective, transform: Callable[[tf.Tensor], tf.Tensor] | None = None
+) -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+    """:func:`objective_and_gradient` compiled, as a function of the images (B, H, W, 3) float32.
+
+    Kept in :data:`STEPS` (kind ``"gradient"``), so calling it again with an equal objective reuses the
+    trace; the open input signature serves every image size.
+    """
+
+    def build() -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def gradient(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return objective_and_gradient(backbone, objective, images, transform)
+
+        return gradient
+
+    return STEPS.get((backbone, "gradient", objective.key, transform), build)
 
 
 def evaluate_objective(backbone: Backbone, objective: Objective, images: tf.Tensor) -> tf.Tensor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from deepdream_lib.errors import DeepDreamError, UnknownModelError
 from deepdream_lib.lessons import architectures as arch
@@ -64,6 +65,37 @@ def test_coverage_map_is_even_only_when_the_kernel_is_a_multiple_of_the_stride(k
     coverage = arch.coverage_map(kernel_size, stride, size=24)
     assert (np.ptp(coverage) == 0) == even
     assert coverage.min() >= 0 and coverage.max() == np.ceil(kernel_size / stride) ** 2
+
+
+@tf.function(reduce_retracing=True)
+def _gradient_of_a_strided_sum(image: tf.Tensor, kernel: tf.Tensor, stride: int) -> tf.Tensor:
+    """d sum(conv2d(image, kernel, stride)) / d image, compiled: the kernel's gradient is never run.
+
+    Eagerly, a tape also runs the kernel's gradient (Conv2DBackpropFilter), which crashes the process
+    with oneDNN on when the kernel is smaller than the stride (1x1, stride 2; issue 10).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        total = tf.reduce_sum(tf.nn.conv2d(image, kernel, stride, "VALID"))
+    return tape.gradient(total, image)
+
+
+@pytest.mark.parametrize(("kernel_size", "stride"), [(1, 2), (1, 3), (2, 2), (3, 2), (4, 2), (3, 3), (5, 3)])
+def test_coverage_map_is_the_gradient_of_a_strided_convolution(kernel_size, stride):
+    """The count equals TensorFlow's gradient through the convolution, kernels smaller than strides too."""
+    size = 24
+    kernel = tf.ones((kernel_size, kernel_size, 1, 1))
+    gradient = _gradient_of_a_strided_sum(tf.ones((1, size, size, 1)), kernel, stride)
+    cropped = gradient.numpy()[0, kernel_size : size - kernel_size, kernel_size : size - kernel_size, 0]
+    coverage = arch.coverage_map(kernel_size, stride, size=size)
+    assert coverage.dtype == cropped.dtype == np.float32
+    np.testing.assert_array_equal(coverage, cropped)
+
+
+@pytest.mark.parametrize(("kernel_size", "stride", "size"), [(0, 2, 16), (3, 0, 16), (3, 2, 6)])
+def test_coverage_map_refuses_impossible_settings(kernel_size, stride, size):
+    with pytest.raises(DeepDreamError, match="coverage_map needs"):
+        arch.coverage_map(kernel_size, stride, size=size)
 
 
 def test_try_load_skips_download_models_offline(monkeypatch, capsys):
