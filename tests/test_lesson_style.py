@@ -26,14 +26,16 @@ def test_the_counter_sees_asserts_dropdowns_and_long_lines():
     assert [lesson_stats.words(m.group(0)) for m in lesson_stats.DROPDOWN.finditer(markdown)] == [7]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem[:2]}")
+@pytest.mark.parametrize(
+    "path", lesson_stats.lesson_params(NOTEBOOKS, lambda p: f"{p.parent.name}/{p.stem[:2]}")
+)
 def test_no_bare_assert_and_no_long_code_line(path):
     stats = lesson_stats.stats(path)
     assert stats.asserts == 0, f"{path.name}: {stats.asserts} bare assert(s): use lessons.show.claim"
     assert stats.long_lines == 0, f"{path.name}: {stats.long_lines} code line(s) over 88 characters"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem[:2])
+@pytest.mark.parametrize("path", lesson_stats.lesson_params(LESSONS))
 def test_main_path_about_two_thousand_words(path):
     stats = lesson_stats.stats(path)
     total = stats.main_words + stats.deep_words
@@ -43,7 +45,7 @@ def test_main_path_about_two_thousand_words(path):
     )
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem[:2])
+@pytest.mark.parametrize("path", lesson_stats.lesson_params(LESSONS))
 def test_opening_says_how_long_it_takes(path):
     opening = nbformat.read(path, as_version=4).cells[0].source.lower()
     assert "fast mode" in opening and "full quality" in opening and "minutes" in opening, (

@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN_WORDS = 2100  # "about 2,000" words on the main path
 DEEP_SHARE = 0.40  # "at most about a third" of a lesson's words in Going-further blocks
 CODE_WIDTH = 88
+# Lessons whose "show, then measure" rewrite (issue 11) has not landed yet: the tests that hold a lesson
+# to it (style, marked comparisons, the model switch) expect them to fail, and say why. Empty when done.
+PENDING_REWRITE: frozenset[str] = frozenset()
 DROPDOWN = re.compile(r"^(:{3,})\{dropdown\}.*?^\1\s*$", re.M | re.S)
 FENCE = re.compile(r"^```.*?^```\s*$", re.M | re.S)
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -81,6 +84,19 @@ def notebooks(selection: list[str]) -> list[Path]:
         found += sorted(folder.glob("*.ipynb")) if folder.is_dir() else sorted(
             (ROOT / "notebooks").glob(f"{item}_*.ipynb"))
     return found
+
+
+def lesson_params(paths: list[Path], label=lambda p: p.stem[:2]) -> list:
+    """pytest parameters for lessons, those in PENDING_REWRITE marked as expected to fail."""
+    import pytest
+
+    return [
+        pytest.param(path, id=label(path), marks=pytest.mark.xfail(
+            reason=f"lesson {path.stem[:2]}: issue 11's rewrite has not landed yet")
+        ) if path.parent.name in ("notebooks", "solutions") and path.stem[:2] in PENDING_REWRITE
+        else pytest.param(path, id=label(path))
+        for path in paths
+    ]
 
 
 def main(argv: list[str]) -> int:
