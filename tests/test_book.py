@@ -21,6 +21,7 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -37,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("DEEPDREAM_BOOK_BUILD", ROOT / "book" / "_build"))  # another build to test
 HTML = BUILD / "html"
 SCREENSHOTS = BUILD / "screenshots"
-COLAB = "https://colab.research.google.com/github/deepdream-explained/deepdream-explained/blob/main/"
+sys.path.insert(0, str(ROOT / "tools"))
+COLAB = __import__("sync_links").load_project().colab_prefix  # pyproject.toml [tool.deepdream-course]
 CHROMIUM = next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
 CHROMEDRIVER = shutil.which("chromedriver")
 FLAGS = [

@@ -3,11 +3,14 @@
 For each notebook in ``notebooks/``, ``solutions/`` and ``exercises/``:
 
 - a markdown cell holds an "Open in Colab" badge (the ``colab-badge.svg`` image, linked) whose URL is
-  ``https://colab.research.google.com/github/deepdream-explained/deepdream-explained/blob/main/<its path>``,
-  and every Colab link in the notebook points to a file that exists in the repository;
+  the notebook at the pinned ref (``https://colab.research.google.com/github/OWNER/NAME/blob/REF/<its
+  path>``), and every Colab link in the notebook points to a file that exists in the repository;
 - its first code cell starts with ``# Setup``, sets ``IS_COLAB = "google.colab" in sys.modules``, and
-  pip-installs the library from ``git+https://github.com/deepdream-explained/deepdream-explained``
-  only under ``if IS_COLAB:`` (see CONTRIBUTING.md for the whole cell).
+  pip-installs the library at the pinned ref (``git+https://github.com/OWNER/NAME@REF``) only under
+  ``if IS_COLAB:`` (see CONTRIBUTING.md for the whole cell).
+
+OWNER/NAME and REF come from one place, pyproject.toml's ``[tool.deepdream-course]``; tools/sync_links.py
+writes them, and a test here fails when any file differs from what it would write.
 
 The checkers are also tested on tiny notebooks built here, so this file asserts something real even
 before any notebook exists.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -25,11 +29,14 @@ from IPython.core.inputtransformer2 import TransformerManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_links  # noqa: E402  (the addresses' one place: pyproject.toml [tool.deepdream-course])
+
 FOLDERS = ("notebooks", "solutions", "exercises")
-REPO = "deepdream-explained/deepdream-explained"
-COLAB_PREFIX = f"https://colab.research.google.com/github/{REPO}/blob/main/"
+PROJECT = sync_links.load_project()
+COLAB_PREFIX = PROJECT.colab_prefix
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-PIP_SOURCE = f"git+https://github.com/{REPO}"
+PIP_SOURCE = PROJECT.git_source
 COLAB_LINK = re.compile(re.escape(COLAB_PREFIX) + r"([^\s)\"'<>#?]+)")
 BADGES = (  # the URL that a badge image links to: Markdown or HTML
     re.compile(r"\[!\[[^\]]*\]\(" + re.escape(BADGE_IMAGE) + r"\)\]\(([^)\s]+)\)"),
@@ -149,8 +156,7 @@ import sys
 
 IS_COLAB = "google.colab" in sys.modules
 if IS_COLAB:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "{PIP_SOURCE}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{PIP_SOURCE}"], check=True)
 
 import deepdream_lib as dd
 
@@ -216,3 +222,25 @@ def test_setup_problems_are_found() -> None:
     assert setup_problems(new_notebook(cells=[new_markdown_cell("text only")])) == [
         "no code cell, so no setup cell"
     ]
+
+
+# --- one place for the addresses ------------------------------------------------------------------
+
+
+def test_every_address_is_generated_from_one_place() -> None:
+    differs = sorted(str(path.relative_to(ROOT)) for path in sync_links.changes())
+    assert differs == [], f"run tools/sync_links.py: these differ from pyproject.toml: {differs}"
+
+
+def test_the_pin_is_a_release_not_the_moving_branch() -> None:
+    version = sync_links.tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert PROJECT.colab_ref == f"v{version}" or re.fullmatch(r"[0-9a-f]{40}", PROJECT.colab_ref)
+
+
+def test_sync_rewrites_an_old_setup_cell_and_badge() -> None:
+    old_setup = GOOD_SETUP.replace(f'"{PIP_SOURCE}"', '"git+https://github.com/someone/else"')
+    old_badge = "[![Open In Colab](x)](https://colab.research.google.com/github/a/b/blob/main/notebooks/01_x.ipynb)"
+    nb = sync_links.sync_notebook(tiny(old_setup, f"# A lesson\n\n{old_badge}"), PROJECT)
+    assert f'LIBRARY = "{PIP_SOURCE}"' in nb.cells[1].source and "someone" not in nb.cells[1].source
+    assert colab_url("notebooks/01_x.ipynb") in nb.cells[0].source
+    assert setup_problems(nb) == []
