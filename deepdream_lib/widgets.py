@@ -164,6 +164,9 @@ class DreamView(w.VBox):
                           layout=w.Layout(flex_flow="row wrap"))
         super().__init__([pictures, w.HBox([self.progress, self.stop_button]), self.caption])
 
+    def __repr__(self) -> str:  # what a plain Python console prints instead of the widget (no PNG bytes)
+        return f"DreamView({self.caption.value!r})"
+
     @staticmethod
     def _titled(title: str, image: w.Image) -> w.VBox:
         return w.VBox([w.HTML(f"<b>{title}</b>"), image])
