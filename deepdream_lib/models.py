@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deepdream_lib.efficientnet_lite import deprocess_lite, preprocess_lite
 from deepdream_lib.errors import UnknownLayerError, UnknownModelError, WeightsUnavailableError
 
 LOGITS = "logits"  #: the name objectives use for a classifier's pre-softmax class scores
@@ -76,21 +77,11 @@ def scale255_deprocess(inputs: tf.Tensor) -> tf.Tensor:
     return inputs / 255.0
 
 
-def lite_preprocess(images: tf.Tensor) -> tf.Tensor:
-    """RGB in [0, 1] -> (x - 127) / 128 with x in [0, 255] (EfficientNet-Lite)."""
-    return (images * 255.0 - 127.0) / 128.0
-
-
-def lite_deprocess(inputs: tf.Tensor) -> tf.Tensor:
-    """Inverse of :func:`lite_preprocess`."""
-    return (inputs * 128.0 + 127.0) / 255.0
-
-
 PREPROCESSING: dict[str, tuple[Callable, Callable]] = {
     "caffe": (caffe_preprocess, caffe_deprocess),
     "tf": (tf_preprocess, tf_deprocess),
     "scale255": (scale255_preprocess, scale255_deprocess),
-    "lite": (lite_preprocess, lite_deprocess),
+    "lite": (preprocess_lite, deprocess_lite),  # defined once, beside the network
 }
 
 
