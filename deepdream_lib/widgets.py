@@ -223,7 +223,7 @@ class DreamView(w.VBox):
             self.stop_button.disabled = True
         self.result = result
         self.picture.value = png_bytes(result.image)
-        done = len(result.history)
+        done = self.progress.value
         stopped = f": stopped after {done} of {total} steps, the picture so far" if result.interrupted else ""
         self.caption.value = f"{html.escape(title)}, {result.seconds:.1f} s{stopped}"
 
@@ -233,10 +233,10 @@ class DreamView(w.VBox):
         total = steps_per_octave * num_octaves
 
         def show_and_check(images: tf.Tensor, index: int) -> tf.Tensor:
+            done = index + 1
+            self.progress.value = done  # steps in the picture, also when it stops here
             if stop.is_set():
                 raise StopDream
-            done = index + 1
-            self.progress.value = done
             if done == 1 or done % PREVIEW_EVERY == 0 or done % steps_per_octave == 0:
                 self.picture.value = png_bytes(images[0].numpy())
                 self.updates += 1

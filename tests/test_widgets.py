@@ -74,7 +74,8 @@ def test_stop_in_a_background_dream_keeps_the_picture_so_far(tiny, cat64):
     view.stop_button.click()
     view.wait(30)
     assert view.result.interrupted and 0 < len(view.result.history) < 200
-    assert f"stopped after {len(view.result.history)} of 200 steps" in view.caption.value
+    steps = len(view.result.history) + 1  # the step after which it stopped is in the picture, not its value
+    assert view.progress.value == steps and f"stopped after {steps} of 200 steps" in view.caption.value
     assert np.allclose(decoded(view.picture.value), view.result.image, atol=1 / 255)
     assert np.abs(view.result.image - cat64).max() > 1 / 255  # dreamed a little: not the original
 
