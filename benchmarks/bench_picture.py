@@ -158,7 +158,7 @@ def panel_part(image: np.ndarray, repeats: int, save: Path | None) -> None:
     print(f"load average: {_load()}")
     if save:
         pictures["after: the panel's settings now"] = panel.views["preview"].result.image
-        _save_side_by_side(pictures, save / "preview.png", width=320)
+        _save_side_by_side(pictures, save / "preview.png", width=256)
 
 
 def _update_seconds(view: widgets.DreamView, image: np.ndarray, repeats: int = 20) -> np.ndarray:
@@ -272,8 +272,8 @@ def race_part(size: int, presets: list[str], save: Path | None) -> None:
         _save_side_by_side(pictures, save)
 
 
-def _save_side_by_side(pictures: dict[str, np.ndarray], path: Path, width: int = 360) -> None:
-    """The pictures in a row, each scaled to ``width`` px wide (as the panel shows them), as one PNG."""
+def _save_side_by_side(pictures: dict[str, np.ndarray], path: Path, width: int = 300) -> None:
+    """The pictures in a row, each scaled to ``width`` px wide, as one PNG of 256 colours (a small file)."""
     from PIL import Image
 
     row = [tf.image.resize(picture[None], (round(picture.shape[0] * width / picture.shape[1]), width),
@@ -283,7 +283,7 @@ def _save_side_by_side(pictures: dict[str, np.ndarray], path: Path, width: int =
     for index, picture in enumerate(row):
         left = index * (width + 8)
         canvas[: picture.shape[0], left : left + picture.shape[1]] = picture
-    Image.fromarray(to_uint8(canvas)).save(path, optimize=True)
+    Image.fromarray(to_uint8(canvas)).quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
     print(f"saved {path} ({path.stat().st_size // 1024} KiB): {', '.join(pictures)}")
 
 

@@ -123,8 +123,8 @@ def _is_number(value: object) -> bool:
 
 #: Named recipes, ``dream(image, config=PRESETS["strong"])``; ``dream()``'s defaults stay ``DreamConfig()``.
 #: "strong": 2 octaves of 50 steps of 0.02 dream a picture as far as the TF tutorial's recipe (5 octaves of
-#: 100 steps of 0.005: its objective at its final size) in a fraction of its time, with more colours clipped
-#: (benchmarks/README.md, "One picture against the tutorial").
+#: 100 steps of 0.005: its objective at its final size) in a quarter of its CPU time; like the tutorial's, a
+#: fifth of its colour values end clipped (the defaults: 2 %) (benchmarks/README.md, "One picture ...").
 PRESETS: dict[str, DreamConfig] = {"strong": DreamConfig(num_steps=50, step_size=0.02, num_octaves=2)}
 
 
