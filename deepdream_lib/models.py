@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib.efficientnet_lite import deprocess_lite, preprocess_lite
-from deepdream_lib.errors import UnknownLayerError, UnknownModelError, WeightsUnavailableError
+from deepdream_lib.errors import DeepDreamError, UnknownLayerError, UnknownModelError, WeightsUnavailableError
 
 LOGITS = "logits"  #: the name objectives use for a classifier's pre-softmax class scores
 
@@ -165,13 +165,21 @@ def _trunk(architecture: str) -> keras.Model:
 
 
 def _copy_weights(source: keras.Model, target: keras.Model) -> int:
-    """Copy weights layer by layer, matched by name; return how many layers were copied."""
-    copied = 0
-    for layer in target.layers:
-        if layer.weights:
-            layer.set_weights(source.get_layer(layer.name).get_weights())
-            copied += 1
-    return copied
+    """Copy weights layer by layer, in network order; return how many layers were copied.
+
+    Both models come from one keras.applications constructor (with and without its classifier), which
+    builds the trunk's layers in the same order. They are matched by position, not by name: layers that
+    Keras names itself (InceptionV3's ``conv2d_94``) are numbered anew each time a model is built.
+    """
+    sources = [layer for layer in source.layers if layer.weights]
+    targets = [layer for layer in target.layers if layer.weights]
+    if len(sources) < len(targets):
+        raise DeepDreamError(f"Cannot copy weights: {source.name} has fewer layers than {target.name}.")
+    for layer, match in zip(targets, sources[: len(targets)], strict=True):  # sources: + the classifier
+        if type(layer) is not type(match):
+            raise DeepDreamError(f"Cannot copy weights: {match.name} does not match {layer.name}.")
+        layer.set_weights(match.get_weights())
+    return len(targets)
 
 
 def _with_gap_logits(trunk: keras.Model, predictions: keras.layers.Layer) -> keras.Model:

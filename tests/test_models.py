@@ -154,6 +154,25 @@ def test_imagenet_loader_reads_a_local_weights_file(tmp_path):
     np.testing.assert_allclose(offset, offset[:, :1] * np.ones_like(offset), atol=1e-3)
 
 
+def test_weights_are_copied_in_network_order_whatever_the_layer_names():
+    """Keras numbers the layers it names itself anew for every model (InceptionV3's conv2d_N): a trunk
+    built after its full model gets other names, so the copy goes by position."""
+    from deepdream_lib.models import _copy_weights
+
+    def build(top: bool) -> keras.Model:
+        inputs = keras.Input((8, 8, 3))
+        x = keras.layers.Conv2D(4, 3)(keras.layers.Conv2D(5, 3)(inputs))
+        outputs = keras.layers.Dense(2)(keras.layers.Flatten()(x)) if top else x
+        return keras.Model(inputs, outputs)
+
+    full, trunk = build(top=True), build(top=False)
+    assert not {layer.name for layer in trunk.layers[1:]} & {layer.name for layer in full.layers}
+    assert _copy_weights(full, trunk) == 2
+    for ours, theirs in zip(trunk.layers[1:], full.layers[1:3], strict=True):
+        for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_offline_imagenet_load_names_the_offline_alternative(monkeypatch):
     from keras.src.utils import file_utils
 
