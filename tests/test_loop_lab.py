@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from deepdream_lib import measure, widgets
 from deepdream_lib.engine import DreamConfig, DreamResult, tile_starts
+from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.lessons import loop_lab
 
 
@@ -99,3 +101,16 @@ def test_a_panel_that_waits_for_its_button_says_so_and_the_hint_goes_when_it_run
     assert [o["text"] for o in full_output.outputs] == [hint]
     render_button.click()
     assert not any("Press" in o.get("text", "") for o in full_output.outputs)
+
+
+def test_repeating_cell_keeps_a_grid_and_cancels_what_does_not_repeat():
+    rng = np.random.default_rng(0)
+    grid = np.tile(rng.normal(size=(4, 4, 3)), (16, 16, 1))  # repeats every 4 px
+    noise = rng.normal(size=grid.shape)
+    found = loop_lab.repeating_cell(grid + noise, 4)
+    assert found.shape == (4, 4, 3)
+    expected = grid[:4, :4] - grid[:4, :4].mean(axis=(0, 1))
+    assert np.abs(found - expected).max() < 0.5  # the noise averages down to 1 / 16 in each cell
+    assert np.abs(loop_lab.repeating_cell(noise, 4)).mean() < 0.2 * np.abs(found).mean()
+    with pytest.raises(DeepDreamError, match="twice the period"):
+        loop_lab.repeating_cell(noise[:6], 4)

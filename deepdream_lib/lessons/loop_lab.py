@@ -4,7 +4,8 @@
 and measures each dream (objective gain, spectral make-up of the change, time per step without the
 one-off tracing). :func:`tiling_error` compares a tiled gradient with the whole-image one, pixel by
 pixel, against the distance to the nearest tile border; :func:`memory_by_size` computes (never runs)
-how much activation memory a step needs with and without tiles.
+how much activation memory a step needs with and without tiles. :func:`repeating_cell` isolates the part
+of a change that repeats every few pixels (a stride's grid), so that a faint grid can be seen.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from deepdream_lib.engine import (
     objective_and_gradient,
     tiled_objective_and_gradient,
 )
+from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.images import resize_max
 from deepdream_lib.measure import activation_memory, dream_stats, tile_border_distance
 from deepdream_lib.models import Backbone
@@ -111,3 +113,20 @@ def memory_by_size(
                activation_memory(backbone, layer, min(size, tile_size), min(size, tile_size)))
         for size in sizes
     }
+
+
+def repeating_cell(change: np.ndarray, period: int) -> np.ndarray:
+    """The average ``period`` x ``period`` cell of ``change`` (H, W, C), its overall mean removed.
+
+    Averaging over every cell keeps what repeats every ``period`` pixels (a stride's grid) and cancels
+    what does not: the spatial counterpart of :func:`~deepdream_lib.measure.grid_peak_ratio`. A grid far
+    too faint to see in a dream shows up in its average cell; a change without one averages to about 0.
+    """
+    change = np.asarray(change, dtype=np.float64)
+    if change.ndim != 3 or period < 2 or min(change.shape[:2]) < 2 * period:
+        raise DeepDreamError(f"repeating_cell needs an (H, W, C) change at least twice the period {period} "
+                             f"across; got shape {change.shape}")
+    height, width = change.shape[0] // period * period, change.shape[1] // period * period
+    cells = change[:height, :width].reshape(height // period, period, width // period, period, -1)
+    cell = cells.mean(axis=(0, 2))
+    return cell - cell.mean(axis=(0, 1))
