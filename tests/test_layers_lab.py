@@ -81,3 +81,50 @@ def test_channels_objective_equals_the_sum_of_batched_channels():
     assert fast.channels == (("a", 4), ("a", 0)) and str(fast) == 'channels("a", [4, 0])'
     with pytest.raises(dd.DeepDreamError):
         channels("a", [1, -2])
+
+
+def test_channel_atlas_by_feature_visualisation_from_one_neutral_start(backbone):
+    start = empty_image(32, noise=0.01, seed=0)
+    settings = dict(num_steps=3, learning_rate=0.1)
+    batched = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=2,
+                                       method="visualize", **settings)
+    single = layers_lab.channel_atlas(backbone, "block2_conv2", [3, 5, 7], start, batch_size=1,
+                                      method="visualize", **settings)
+    assert batched.shape == (3, 32, 32, 3)
+    assert np.abs(batched - start).max() > 1e-3  # the pictures moved away from the grey start
+    np.testing.assert_allclose(batched, single, atol=1e-4)  # every channel started from the same image
+    assert np.abs(batched[0] - batched[1]).max() > 1e-3  # different channels, different pictures
+    with pytest.raises(dd.DeepDreamError, match="method"):
+        layers_lab.channel_atlas(backbone, "block2_conv2", [1], start, method="lucid")
+
+
+def test_most_different_picks_one_of_each_kind():
+    rng = np.random.default_rng(0)
+    kinds = np.eye(3)[[0, 0, 0, 1, 1, 2]] + 0.01 * rng.normal(size=(6, 3))  # three of one, two, one
+    picks = layers_lab.most_different(kinds, 3)
+    assert sorted(np.argmax(kinds[picks], axis=1)) == [0, 1, 2]  # never two of the same kind
+    shared = kinds + np.array([10.0, 10.0, 10.0])  # what every row shares does not count
+    np.testing.assert_array_equal(layers_lab.most_different(shared, 3), picks)
+    allowed = np.array([True, True, True, True, True, False])
+    assert 5 not in layers_lab.most_different(kinds, 2, allowed)
+    assert len(set(layers_lab.most_different(kinds, 6))) == 6
+
+
+@pytest.mark.parametrize("k, allowed, message", [
+    (0, None, "k must be between 1 and the 4"),
+    (3, [True, False, False, True], "k must be between 1 and the 2"),
+    (1, [True, False], "allowed must hold 4 booleans"),
+])
+def test_most_different_refuses_bad_requests(k, allowed, message):
+    with pytest.raises(dd.DeepDreamError, match=message):
+        layers_lab.most_different(np.eye(4), k, None if allowed is None else np.array(allowed))
+
+
+def test_texture_descriptors_see_textures_not_places(backbone):
+    stripes = np.zeros((32, 32, 3), np.float32)
+    stripes[::4] = 1.0
+    shifted, dots = np.roll(stripes, 2, axis=0), np.zeros_like(stripes)
+    dots[::4, ::4] = 1.0
+    d = layers_lab.texture_descriptors(backbone, np.stack([stripes, shifted, dots]), "block1_conv2")
+    assert d.shape == (3, 64 * 64)
+    assert np.abs(d[0] - d[1]).sum() < 0.2 * np.abs(d[0] - d[2]).sum()  # a shift keeps the texture

@@ -5,7 +5,9 @@
   gradient (:func:`deepdream_lib.measure.receptive_field`), and the *effective* one, the square that
   holds most of the gradient's energy (:func:`gradient_footprint`).
 * Channel atlases dreamed in batches: image ``i`` of a batch dreams channel ``indices[i]``
-  (:func:`channel_atlas`), and the channels a photo excites most (:func:`top_channels`).
+  (:func:`channel_atlas`, by DeepDream on a photo or by feature visualisation from a neutral start),
+  the channels a photo excites most (:func:`top_channels`), and the few of many whose pictures differ
+  most (:func:`most_different`).
 * Sizes of what a dream changed: the autocorrelation width of the change (:func:`autocorrelation_width`)
   and the period that holds most of its energy per octave of frequency (:func:`dominant_period`).
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import tensorflow as tf
 
 from deepdream_lib.engine import dream
+from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.imagenet_classes import top_k
 from deepdream_lib.measure import (
     centre_gradient,
@@ -28,6 +32,7 @@ from deepdream_lib.measure import (
 )
 from deepdream_lib.models import Backbone
 from deepdream_lib.objectives import channels
+from deepdream_lib.parameterization import visualize
 
 
 def gradient_footprint(backbone: Backbone, layer: str, size: int = 224, fraction: float = 0.9,
@@ -58,16 +63,23 @@ def channel_atlas(
     indices: Sequence[int],
     start: np.ndarray,
     batch_size: int = 16,
+    method: str = "dream",
     **settings,
 ) -> np.ndarray:
     """Dream each channel in ``indices`` of ``layer`` on its own copy of ``start``: (N, H, W, 3).
 
-    A batch of B copies dreams B channels in one ``dream()`` call (``objectives.channels`` puts channel
-    ``indices[i]`` on image ``i``, and the gradient is normalised per image), so N channels take
-    ``ceil(N / batch_size)`` calls instead of N. ``settings`` go to :func:`~deepdream_lib.engine.dream`.
+    A batch of B copies dreams B channels in one call (``objectives.channels`` puts channel
+    ``indices[i]`` on image ``i``, and each image's update depends on its own channel only), so N
+    channels take ``ceil(N / batch_size)`` calls instead of N. ``method="dream"`` runs
+    :func:`~deepdream_lib.engine.dream` (DeepDream on a photo); ``method="visualize"`` runs
+    :func:`~deepdream_lib.parameterization.visualize` (Adam on a Fourier-parameterised image), which
+    from a neutral start such as ``parameterization.empty_image(64)`` shows each channel's own pattern
+    rather than what it adds to a photo. ``settings`` go to that function.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if method not in ("dream", "visualize"):
+        raise DeepDreamError(f"method must be 'dream' or 'visualize', got {method!r}.")
     indices = [int(c) for c in indices]
     start = np.asarray(start, dtype=np.float32)
     settings.setdefault("progress", False)
@@ -75,8 +87,61 @@ def channel_atlas(
     for begin in range(0, len(indices), batch_size):
         chunk = indices[begin : begin + batch_size]
         images = np.repeat(start[None], len(chunk), axis=0)
-        tiles.append(dream(images, channels(layer, chunk), backbone, **settings).image)
+        objective = channels(layer, chunk)
+        if method == "dream":
+            result = dream(images, objective, backbone, **settings)
+        else:
+            result = visualize(objective, backbone, images, **settings)
+        tiles.append(np.reshape(result.image, images.shape))  # visualize drops a batch axis of 1
     return np.concatenate(tiles) if tiles else np.zeros((0, *start.shape), np.float32)
+
+
+def texture_descriptors(backbone: Backbone, images: np.ndarray, layer: str = "block2_conv2") -> np.ndarray:
+    """What the textures of each image (N, H, W, 3) look like: the Gram matrix of ``layer``, flattened.
+
+    Entry ``(c, d)`` of the Gram matrix is the mean over positions of channel ``c`` times channel ``d``:
+    which features occur together, wherever they are. Style transfer matches these to copy a texture
+    (Gatys et al. 2015), so two pictures with close Gram matrices of an early layer look alike to the
+    eye even when nothing is in the same place. Returns (N, C * C).
+    """
+    layer = backbone.check_layer(layer)
+    features = backbone.activations(tf.constant(np.asarray(images, np.float32)), [layer])[layer]
+    positions = features.shape[1] * features.shape[2]
+    gram = tf.einsum("nhwc,nhwd->ncd", features, features) / positions
+    return gram.numpy().reshape(len(gram), -1).astype(np.float64)
+
+
+def most_different(descriptors: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Indices of ``k`` rows of ``descriptors`` (N, D) that differ most from each other, chosen greedily.
+
+    The rows are first centred on their mean, so what every row shares does not make two rows alike;
+    two rows are then as far apart as their cosine distance, ``1 - cos``. The first pick is the row
+    farthest, on average, from all the others; each next pick is the row whose nearest pick so far is
+    farthest (the farthest-point rule of k-centre clustering). ``allowed`` (N booleans) limits the
+    choice, e.g. to the channels that woke up. For an atlas, the descriptors can be
+    :func:`texture_descriptors` of its pictures.
+    """
+    vectors = np.asarray(descriptors, dtype=np.float64)
+    if vectors.ndim != 2:
+        raise DeepDreamError(f"descriptors must be a 2-D array (N, D), got shape {vectors.shape}.")
+    allowed = np.ones(len(vectors), bool) if allowed is None else np.asarray(allowed, bool)
+    if allowed.shape != (len(vectors),):
+        raise DeepDreamError(f"allowed must hold {len(vectors)} booleans, got shape {allowed.shape}.")
+    if not 1 <= k <= int(allowed.sum()):
+        raise DeepDreamError(f"k must be between 1 and the {int(allowed.sum())} allowed rows, got {k}.")
+    vectors = vectors - vectors.mean(axis=0)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.where(norms > 0, norms, 1.0)
+    distance = 1.0 - unit @ unit.T
+    candidates = np.flatnonzero(allowed)
+    spread = distance[np.ix_(candidates, candidates)].mean(axis=1)
+    picks = [int(candidates[np.argmax(spread)])]
+    while len(picks) < k:
+        nearest = distance[:, picks].min(axis=1)
+        nearest[~allowed] = -np.inf
+        nearest[picks] = -np.inf
+        picks.append(int(np.argmax(nearest)))
+    return np.array(picks)
 
 
 def radial_autocorrelation(change: np.ndarray) -> np.ndarray:
