@@ -39,6 +39,7 @@ stage library-tests-onednn-off env TF_ENABLE_ONEDNN_OPTS=0 "${LIBRARY_TESTS[@]}"
 stage library-tests-onednn-on env TF_ENABLE_ONEDNN_OPTS=1 "${LIBRARY_TESTS[@]}"
 stage notebooks env TF_ENABLE_ONEDNN_OPTS=1 $PY -m pytest -q -p no:cacheprovider --nbval-lax notebooks solutions
 stage lessons-with-vgg16 $PY -m pytest -q -p no:cacheprovider -m lessons tests/test_lesson_switch.py
+stage lesson06-online $PY -m pytest -q -p no:cacheprovider -m lessons tests/test_lesson06_online.py
 stage book .venv/bin/jupyter-book build book -W -n --keep-going
 stage browser $PY -m pytest -q -p no:cacheprovider -m book tests/test_book.py tests/test_book_figures.py tests/test_web_dream.py
 

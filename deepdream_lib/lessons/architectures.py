@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
+from deepdream_lib.lessons.loop_lab import repeating_cell
 from deepdream_lib.mode import imagenet_reachable
 from deepdream_lib.models import Backbone, get_spec, load_model, local_weights
 
@@ -154,3 +155,46 @@ def coverage_map(kernel_size: int, stride: int, size: int = 16) -> np.ndarray:
         line[start : start + kernel_size] += 1
     margin = kernel_size
     return np.outer(line, line)[margin : size - margin, margin : size - margin]
+
+
+# --- the stride grid a dream inherits -------------------------------------------------------------------
+
+
+def grid_share(change: np.ndarray, period: int) -> float:
+    """Share of the change's energy (its mean removed) in the part that repeats every ``period`` pixels.
+
+    That part is :func:`~deepdream_lib.lessons.loop_lab.repeating_cell` tiled over the image (cropped to
+    whole cells): 0 = no grid, 1 = nothing but grid. For noise without a grid the share is about one over
+    the number of cells.
+    """
+    values = np.asarray(change, dtype=np.float64)
+    cell = repeating_cell(values, period)
+    rows, cols = values.shape[0] // period * period, values.shape[1] // period * period
+    values = values[:rows, :cols] - values[:rows, :cols].mean(axis=(0, 1))
+    total = float(np.sum(values**2))
+    return float(np.sum(cell**2)) * (rows // period) * (cols // period) / total if total > 0 else 0.0
+
+
+def show_stride_patterns(changes: dict[str, np.ndarray], period: int = 2, repeats: int = 6,
+                         size: float = 2.4):
+    """Each change's :func:`~deepdream_lib.lessons.loop_lab.repeating_cell`, tiled ``repeats`` times each
+    way, on one shared colour scale.
+
+    Mid-grey is no grid; the brighter and darker the cells, the stronger the grid relative to the
+    strongest one shown, so an even architecture reads grey beside a checkerboard. Titles give the
+    :func:`grid_share`. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    cells = {name: repeating_cell(change, period) for name, change in changes.items()}
+    scale = max(float(np.abs(cell).max()) for cell in cells.values()) or 1.0
+    figure, axes = plt.subplots(1, len(cells), figsize=(size * len(cells), size + 0.5), squeeze=False)
+    for axis, (name, cell) in zip(axes[0], cells.items(), strict=True):
+        tiled = np.tile(cell, (repeats, repeats, 1))
+        axis.imshow(np.clip(0.5 + 0.5 * tiled / scale, 0, 1), interpolation="nearest")
+        axis.set_title(f"{name}\ngrid: {grid_share(changes[name], period):.1%} of the change", fontsize=9)
+        axis.axis("off")
+    figure.suptitle(f"the part of each change that repeats every {period} px, tiled {repeats} x {repeats}",
+                    fontsize=10)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
+    return figure
