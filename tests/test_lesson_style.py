@@ -52,3 +52,17 @@ def test_opening_says_how_long_it_takes(path):
         f"{path.name}: the first cell should say how long reading and doing take, and the compute time "
         "in fast mode and at full quality"
     )
+
+
+DRAWS = ("show.comparison(", "viz.", "Image(", "plt.")
+
+
+@pytest.mark.parametrize("path", lesson_stats.lesson_params(LESSONS))
+def test_the_gallery_cell_draws_the_picture(path):
+    """The landing page shows each lesson's ``gallery``-tagged cell's first figure, so that cell must draw."""
+    tagged = [cell.source for cell in nbformat.read(path, as_version=4).cells
+              if "gallery" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'gallery', the landing page wants 1"
+    assert any(call in tagged[0] for call in DRAWS), (
+        f"{path.name}: the 'gallery' cell draws nothing (none of {DRAWS}); tag the cell that shows the figure"
+    )
