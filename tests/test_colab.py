@@ -240,7 +240,9 @@ def test_the_pin_is_a_release_not_the_moving_branch() -> None:
 def test_sync_rewrites_an_old_setup_cell_and_badge() -> None:
     old_setup = GOOD_SETUP.replace(f'"{PIP_SOURCE}"', '"git+https://github.com/someone/else"')
     old_badge = "[![Open In Colab](x)](https://colab.research.google.com/github/a/b/blob/main/notebooks/01_x.ipynb)"
-    nb = sync_links.sync_notebook(tiny(old_setup, f"# A lesson\n\n{old_badge}"), PROJECT)
+    old_book = "[the page](https://someone.github.io/old-book/dream_in_browser.html)"
+    nb = sync_links.sync_notebook(tiny(old_setup, f"# A lesson\n\n{old_badge}\n{old_book}"), PROJECT)
+    assert f"({PROJECT.pages}dream_in_browser.html)" in nb.cells[0].source, nb.cells[0].source
     assert f'LIBRARY = "{PIP_SOURCE}"' in nb.cells[1].source and "someone" not in nb.cells[1].source
     assert colab_url("notebooks/01_x.ipynb") in nb.cells[0].source
     assert setup_problems(nb) == []

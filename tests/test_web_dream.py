@@ -9,6 +9,7 @@ WebAssembly backend forced (``?backend=wasm``; WebGL in headless Chromium here i
 picture and no jitter, the page's std-normalised gradient is compared with the library's at two layers
 and one channel, and a 10-step dream at 96 px must raise the objective as the library's does. A dream
 started from the keyboard is screenshotted to book/_build/screenshots/dream_in_browser__dream.png.
+Lessons 01, 03 and 04 embed a panel each: it starts at the lesson's layer and dreams in the lesson's page.
 Skips when the book or Chromium is missing, except in CI (the CI variable set), where it fails.
 """
 
@@ -211,6 +212,43 @@ def test_a_dream_started_from_the_keyboard_shows_and_copies_as_python(page, tmp_
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "copied from the page", "exec"), {})  # noqa: S102 (the page's own code, as a reader runs it)
     assert (tmp_path / "dream.png").is_file(), "the copied Python did not save its dream"
+
+
+# The lessons whose pages embed a panel, and the layer (and channel) each starts with.
+LESSON_PANELS = {
+    "01_what_does_a_network_see": ("block3_conv3", None),
+    "03_the_deepdream_loop": ("block3_conv3", None),
+    "04_layers_channels_neurons": ("block4_conv3", 7),
+}
+
+
+@pytest.mark.parametrize("lesson", sorted(LESSON_PANELS))
+def test_a_lessons_page_embeds_a_panel_that_dreams(page, request, lesson):
+    """Lessons 01, 03 and 04 embed one panel at their layer, which dreams in the lesson's page (its
+    script, styles and weights found from notebooks/) and replaces the notebook's fallback text."""
+    layer, channel = LESSON_PANELS[lesson]
+    base = request.getfixturevalue("site")[1]
+    page.get(base + f"notebooks/{lesson}.html?backend=wasm")
+    assert _wait(page, "return !!window.deepdreamWeb", 60), f"{lesson}: the page's panel did not start"
+    panels = page.execute_script(
+        "return window.deepdreamWeb.panels.map((p) => [p.controls.layer.value, p.controls.channel.value,"
+        " p.root.querySelector('.dd-missing') === null,"
+        " getComputedStyle(p.root.querySelector('.dd-controls')).display])"
+    )
+    # one panel, at the lesson's layer and channel, the fallback text replaced, dream.css applied
+    assert panels == [[layer, str(channel if channel is not None else -1), True, "grid"]], panels
+    page.execute_script(
+        """
+        const root = document.querySelector('.deepdream-web');
+        const set = (name, value) => { const c = root.querySelector(`[name=${name}]`); c.value = value;
+          for (const kind of ['input', 'change']) c.dispatchEvent(new Event(kind, {bubbles: true})); };
+        set('size', '96'); set('num_steps', '2'); set('num_octaves', '1');
+        root.querySelector('.dd-dream').click();
+        """
+    )
+    finished = _wait(page, "return document.querySelector('.deepdream-web').dataset.done === '1'", 240)
+    error = page.execute_script("return document.querySelector('.deepdream-web').dataset.error")
+    assert finished, f"{lesson}: the panel's dream did not finish: {error}"
 
 
 def test_without_webassembly_or_webgl_the_panel_says_so(page):

@@ -81,10 +81,11 @@ def sync_setup_cell(source: str, project: Project) -> str:
 
 
 def sync_notebook(nb: nbformat.NotebookNode, project: Project) -> nbformat.NotebookNode:
-    """Badges and Colab links point at the pinned ref; the first code cell installs it."""
+    """Badges and Colab links point at the pinned ref, book links at the book; the first code cell
+    installs the library."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = COLAB.sub(project.colab_prefix, cell.source)
+            cell.source = PAGES.sub(project.pages, COLAB.sub(project.colab_prefix, cell.source))
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     if code:
         code[0].source = sync_setup_cell(code[0].source, project)
