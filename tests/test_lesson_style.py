@@ -24,6 +24,7 @@ def test_the_counter_sees_asserts_dropdowns_and_long_lines():
     markdown = "Two words.\n\n:::{dropdown} Going further: more\nThree more words.\n:::\n"
     assert lesson_stats.words(lesson_stats.DROPDOWN.sub(" ", markdown)) == 2
     assert [lesson_stats.words(m.group(0)) for m in lesson_stats.DROPDOWN.finditer(markdown)] == [7]
+    assert lesson_stats.words('<div class="x" data-layer="y"><p>Four words of text.</p></div>') == 4
 
 
 @pytest.mark.parametrize(

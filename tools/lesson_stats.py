@@ -42,8 +42,8 @@ class Stats:
 
 
 def words(markdown: str) -> int:
-    """Words of prose: code fences, math and link targets left out."""
-    text = FENCE.sub(" ", markdown)
+    """Words of prose: code fences, math, link targets and HTML tags (not their text) left out."""
+    text = re.sub(r"<[^>]+>", " ", FENCE.sub(" ", markdown))
     text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$", " ", text, flags=re.S)
     text = re.sub(r"\]\([^)]*\)", "]", text)
     return len(WORD.findall(text))
