@@ -35,13 +35,14 @@ def claim(
     *,
     expected: str = "",
     learned_by: str | Sequence[str] | None = None,
-) -> bool:
+) -> None:
     """Check one claim and print it as one line: ``✓ statement: measured``.
 
     When ``holds`` is false the cell fails with :class:`ClaimFailed`, naming what was measured and what
     was ``expected``. A claim about what a particular network *learned* names it in ``learned_by``
     (a name or several): when the lesson chose another network (its ``MODEL = dd.lesson_model(...)``,
     or ``DEEPDREAM_MODEL``), the line is reported, not checked, since the claim was never made for it.
+    Returns nothing, so a claim that ends a cell prints its line and no ``True`` after it.
     """
     detail = f": {measured}" if measured else ""
     networks = (learned_by,) if isinstance(learned_by, str) else tuple(learned_by or ())
@@ -50,12 +51,11 @@ def claim(
         verdict = "holds" if holds else "does not hold"
         print(f"{REPORTED} {statement}{detail} ({verdict} here; measured on {', '.join(networks)}, "
               f"so not checked on {current})")
-        return bool(holds)
+        return
     if not holds:
         wanted = f"; expected {expected}" if expected else ""
         raise ClaimFailed(f"✗ {statement}{detail}{wanted}")
     print(f"{PASSED} {statement}{detail}")
-    return True
 
 
 class _Text(str):
