@@ -59,3 +59,16 @@ def test_marked_comparisons_differ_to_the_eye(lesson):
             f"{lesson.name} cell {index}: panels differ by only {min(found):.3f} mean |Δ| per pixel "
             f"(near-identical below {NEAR_IDENTICAL}): zoom in, or spend the fast budget on this figure"
         )
+
+
+@pytest.mark.parametrize("lesson", lesson_stats.lesson_params(LESSONS))
+def test_no_cell_shows_a_stray_value(lesson):
+    """A cell that ends with a call returning True, False or None shows that word on the page."""
+    executed = EXECUTED / lesson.name
+    if not executed.exists():
+        pytest.fail(f"{executed} is missing: build the book first (book/_config.yml says how)")
+    cells = nbformat.read(executed, as_version=4).cells
+    stray = [(i, output.data["text/plain"]) for i, cell in enumerate(cells)
+             for output in cell.get("outputs", []) if output.output_type == "execute_result"
+             and output.data.get("text/plain") in ("True", "False", "None")]
+    assert not stray, f"{lesson.name}: cells {stray} show a bare value: end them with ';' or a display call"
