@@ -102,3 +102,21 @@ def test_comparison_prints_and_captions_the_difference(capsys):
     assert difference > show.NEAR_IDENTICAL
     assert "panels differ by" in figure._suptitle.get_text() and len(figure.axes) == 4
     plt.close(figure)
+
+
+def test_a_reported_claim_prints_not_reproduced_instead_of_failing(capsys):
+    assert show.claim("octaves help", False, "0.9x", expected="more than 1.2x", report=True) is None
+    assert capsys.readouterr().out == (f"· octaves help: 0.9x ({show.NOT_REPRODUCED}; "
+                                       "expected more than 1.2x)\n")
+    show.claim("octaves help", True, "1.5x", report=True)  # one that holds reads as any other
+    assert capsys.readouterr().out == "✓ octaves help: 1.5x\n"
+
+
+def test_glue_figure_hands_the_figure_to_the_book_and_closes_it(monkeypatch):
+    myst_nb = pytest.importorskip("myst_nb")
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: display}))
+    figure = plt.figure()
+    assert show.glue_figure("fig_a", figure) is None
+    assert glued == {"fig_a": False}
+    assert not plt.fignum_exists(figure.number)  # closed: the inline backend will not show it again

@@ -20,6 +20,7 @@ from deepdream_lib.errors import DeepDreamError
 from deepdream_lib.mode import chosen_model
 
 PASSED, REPORTED = "✓", "·"
+NOT_REPRODUCED = "not reproduced at this budget"  # what a ``report=True`` claim says when it does not hold
 NEAR_IDENTICAL = 0.02  # mean |Δ| per pixel (images in [0, 1]) below which two panels look alike
 DIFFERENCE_LINE = "panels differ by {difference:.3f} (mean |Δ| per pixel of the shown crops; {pair})"
 
@@ -35,6 +36,7 @@ def claim(
     *,
     expected: str = "",
     learned_by: str | Sequence[str] | None = None,
+    report: bool = False,
 ) -> None:
     """Check one claim and print it as one line: ``✓ statement: measured``.
 
@@ -42,7 +44,10 @@ def claim(
     was ``expected``. A claim about what a particular network *learned* names it in ``learned_by``
     (a name or several): when the lesson chose another network (its ``MODEL = dd.lesson_model(...)``,
     or ``DEEPDREAM_MODEL``), the line is reported, not checked, since the claim was never made for it.
-    Returns nothing, so a claim that ends a cell prints its line and no ``True`` after it.
+    With ``report=True`` (a finding whose effect may be too small at a small budget, such as fast
+    mode), a claim that does not hold prints ``· statement: measured (not reproduced at this budget;
+    expected ...)`` instead of failing. Returns nothing, so a claim that ends a cell prints its line and
+    no ``True`` after it.
     """
     detail = f": {measured}" if measured else ""
     networks = (learned_by,) if isinstance(learned_by, str) else tuple(learned_by or ())
@@ -51,6 +56,10 @@ def claim(
         verdict = "holds" if holds else "does not hold"
         print(f"{REPORTED} {statement}{detail} ({verdict} here; measured on {', '.join(networks)}, "
               f"so not checked on {current})")
+        return
+    if not holds and report:
+        wanted = f"; expected {expected}" if expected else ""
+        print(f"{REPORTED} {statement}{detail} ({NOT_REPRODUCED}{wanted})")
         return
     if not holds:
         wanted = f"; expected {expected}" if expected else ""
@@ -79,6 +88,25 @@ def glue(name: str, value: object, fmt: str = "{}") -> str:
         return text
     myst_glue(name, _Text(text), display=False)
     return text
+
+
+def glue_figure(name: str, figure: Figure) -> None:
+    """Hand a figure of this run to the book, where a ``{glue:figure}`` block shows it with a caption.
+
+    In the book (MyST-NB installed) the figure is stored under ``name`` and not shown in the cell, so
+    it appears once, numbered, where the Markdown places it; without MyST-NB (plain Jupyter, Colab) it
+    is shown in the cell. Either way it is closed afterwards, so the inline backend does not show it
+    a second time; nothing is returned, so a call that ends a cell shows nothing more.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:  # plain Jupyter or Colab: show it here
+        from IPython.display import display
+
+        display(figure)
+    else:
+        myst_glue(name, figure, display=False)
+    plt.close(figure)
 
 
 def crop(image: np.ndarray, box: tuple[float, float, float] | None) -> np.ndarray:
