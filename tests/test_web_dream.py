@@ -9,7 +9,8 @@ WebAssembly backend forced (``?backend=wasm``; WebGL in headless Chromium here i
 picture and no jitter, the page's std-normalised gradient is compared with the library's at two layers
 and one channel, and a 10-step dream at 96 px must raise the objective as the library's does. A dream
 started from the keyboard is screenshotted to book/_build/screenshots/dream_in_browser__dream.png.
-Lessons 01, 03 and 04 embed a panel each: it starts at the lesson's layer and dreams in the lesson's page.
+Lessons 01, 03 and 04 embed a panel each: it starts at the lesson's layer and dreams in the lesson's page
+(screenshots: book/_build/screenshots/<lesson>__panel.png).
 Skips when the book or Chromium is missing, except in CI (the CI variable set), where it fails.
 """
 
@@ -249,6 +250,8 @@ def test_a_lessons_page_embeds_a_panel_that_dreams(page, request, lesson):
     finished = _wait(page, "return document.querySelector('.deepdream-web').dataset.done === '1'", 240)
     error = page.execute_script("return document.querySelector('.deepdream-web').dataset.error")
     assert finished, f"{lesson}: the panel's dream did not finish: {error}"
+    root = page.find_element("css selector", ".deepdream-web")
+    (SCREENSHOTS / f"{lesson}__panel.png").write_bytes(root.screenshot_as_png)
 
 
 def test_without_webassembly_or_webgl_the_panel_says_so(page):

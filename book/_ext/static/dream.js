@@ -20,14 +20,25 @@ export const WEB_URL = HERE + "web/";
 
 let tfPromise = null;
 
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = src;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.appendChild(script);
-  });
+/**
+ * Load a UMD script so that it sets its global (`window.tf`). A lesson's page also loads require.js (for
+ * its widgets), and a UMD bundle that sees require's `define` registers itself there instead; so `define`
+ * is hidden while the script runs.
+ */
+async function loadScript(src) {
+  const define = window.define;
+  window.define = undefined;
+  try {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`could not load ${src}`));
+      document.head.appendChild(script);
+    });
+  } finally {
+    window.define = define;
+  }
 }
 
 /** What this browser offers: WebAssembly and WebGL (before anything is loaded). */
