@@ -54,6 +54,7 @@ _EXPORTS = {
     "channel": "objectives",
     "channels": "objectives",
     "class_logit": "objectives",
+    "diversity": "objectives",
     "guide": "objectives",
     "layer": "objectives",
     "layer_l2": "objectives",

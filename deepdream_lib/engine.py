@@ -28,7 +28,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from deepdream_lib import __version__
-from deepdream_lib.errors import DeepDreamError, ImageError
+from deepdream_lib.errors import DeepDreamError, ImageError, ObjectiveError
 from deepdream_lib.images import ImageLike, load_image, save_image
 from deepdream_lib.models import Backbone, as_backbone
 from deepdream_lib.normalize import METHODS, normalize_gradient
@@ -264,6 +264,7 @@ def tiled_objective_and_gradient(
     smaller than its share of the pixels, so its gradient is a little too large everywhere (0.9 % for a
     195-px last tile at stride 4; lesson 03 measures it); normalising the step makes this harmless.
     """
+    refuse_tiles(objective)
     shape = tf.shape(images)
     rows, tile_h = tile_starts(shape[1], tile_size)
     cols, tile_w = tile_starts(shape[2], tile_size)
@@ -288,6 +289,19 @@ def tiled_objective_and_gradient(
     return values, gradient
 
 
+def refuse_tiles(objective: Objective) -> None:
+    """Raise :class:`~deepdream_lib.errors.ObjectiveError` if ``objective`` compares the images of a batch.
+
+    A tile holds a piece of each image, so a term such as :func:`~deepdream_lib.objectives.diversity`
+    would compare the pieces' styles, not the pictures'; tiled steps refuse it instead.
+    """
+    if objective.batch_terms:
+        raise ObjectiveError(
+            f"{', '.join(objective.batch_terms)} compares whole images of a batch and cannot be computed "
+            "tile by tile: dream with tile_size=None (at most 1.5 Mpx), or drop the term."
+        )
+
+
 def make_step(
     backbone: Backbone,
     objective: Objective,
@@ -300,8 +314,11 @@ def make_step(
 
     ``images`` is (B, H, W, 3) in [0, 1], ``shift`` the (dy, dx) jitter, ``values`` the objective of
     each image *before* the step. The input signature leaves H and W open, so octaves of any size
-    reuse one trace (check with ``step.experimental_get_tracing_count()``).
+    reuse one trace (check with ``step.experimental_get_tracing_count()``). With ``tile_size``, an
+    objective that compares the images of a batch is refused (:func:`refuse_tiles`).
     """
+    if tile_size is not None:
+        refuse_tiles(objective)
 
     def gradient_of(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         if tile_size is None:
@@ -455,6 +472,11 @@ def dream(
     backbone = as_backbone(model)
     objective = as_objective(objective or backbone.spec.default_layer).validate(backbone)
     images, batched = _as_batch(image)
+    if objective.batch_terms and len(images) < 2:
+        raise ObjectiveError(
+            f"{', '.join(objective.batch_terms)} compares the images of a batch, and this batch has one: "
+            "pass a batch (N, H, W, 3) of N >= 2 different images."
+        )
     height, width = int(images.shape[1]), int(images.shape[2])
     if config.tile_size is None and height * width > MAX_UNTILED_PIXELS:
         raise DeepDreamError(

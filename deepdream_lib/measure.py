@@ -229,6 +229,72 @@ def channel_means(model: Backbone | str, layer: str, images: np.ndarray, batch_s
     return np.concatenate(means).astype(np.float64)
 
 
+def gram_matrix(features: tf.Tensor | np.ndarray) -> tf.Tensor:
+    """The Gram (style) matrix of each feature map of a batch: (B, h, w, C) -> (B, C, C).
+
+    Entry ``(c, d)`` is the mean over the ``h * w`` positions of channel ``c`` times channel ``d``: which
+    features occur together, wherever they are (Gatys et al. 2015, the statistics style transfer
+    matches). Differentiable, in the dtype of ``features`` (float64 in, float64 out).
+    """
+    features = tf.convert_to_tensor(features)
+    if features.shape.rank != 4:
+        raise DeepDreamError(f"Expected feature maps (B, h, w, C), got shape {tuple(features.shape)}.")
+    positions = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], features.dtype)
+    return tf.einsum("bhwc,bhwd->bcd", features, features) / positions
+
+
+def gram_cosines(features: tf.Tensor | np.ndarray) -> tf.Tensor:
+    """Cosine similarity of every pair of the batch's Gram matrices: (B, h, w, C) -> (B, B).
+
+    Entry ``(i, j)`` is ``<G_i, G_j> / (|G_i| |G_j|)`` with each :func:`gram_matrix` flattened: 1 when
+    two images have the same feature statistics up to a scale, lower the more their styles differ
+    (non-negative for ReLU features). The diagonal is 1 (0 for an all-zero map). Differentiable: the
+    :func:`~deepdream_lib.objectives.diversity` objective and :func:`gram_similarity` both use it.
+    """
+    grams = gram_matrix(features)
+    unit = tf.math.l2_normalize(tf.reshape(grams, (tf.shape(grams)[0], -1)), axis=1, epsilon=1e-24)
+    return tf.matmul(unit, unit, transpose_b=True)
+
+
+def similarity_to_others(features: tf.Tensor | np.ndarray) -> tf.Tensor:
+    """Each image's mean :func:`gram_cosines` with the *other* images of its batch: (B, ...) -> (B,).
+
+    The diagonal (an image's similarity to itself) is left out, so the mean over the batch of these
+    values is the mean pairwise similarity of the set. A batch of one has no others: its value is 0.
+    """
+    cosines = gram_cosines(features)
+    others = tf.reduce_sum(cosines, axis=1) - tf.linalg.diag_part(cosines)
+    count = tf.cast(tf.shape(cosines)[0] - 1, cosines.dtype)
+    return tf.math.divide_no_nan(others, count)
+
+
+def gram_similarity(
+    batch: np.ndarray | tf.Tensor, model: Backbone | str | None = None, layer: str | None = None
+) -> float:
+    """Mean pairwise cosine similarity of a set's Gram matrices: how alike its styles are (1 = alike).
+
+    ``batch`` is a set of feature maps (N, h, w, C), or with ``layer`` a set of images (N, H, W, 3) in
+    [0, 1], whose activations at ``layer`` of ``model`` (default ``"vgg16_hed"``) are compared. The mean
+    runs over the N (N - 1) / 2 pairs of different images, in float64; it needs at least two.
+    """
+    if layer is not None:
+        backbone = as_backbone(model or "vgg16_hed")
+        backbone.check_layer(layer)
+        images = np.asarray(batch, dtype=np.float32)
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise DeepDreamError(f"Expected a set of images (N, H, W, 3), got shape {images.shape}.")
+        batch = backbone.activations(tf.constant(images), [layer])[layer]
+    elif model is not None:
+        raise DeepDreamError("gram_similarity: with a model, name the layer to compare (layer=...).")
+    features = tf.cast(tf.convert_to_tensor(batch), tf.float64)
+    if features.shape.rank != 4 or features.shape[0] < 2:
+        raise DeepDreamError(
+            f"gram_similarity compares a set of at least two feature maps (N, h, w, C), got shape "
+            f"{tuple(features.shape)}."
+        )
+    return float(tf.reduce_mean(similarity_to_others(features)))
+
+
 def clipped_fraction(image: np.ndarray, tolerance: float = 0.5 / 255) -> float:
     """Share of pixel values pinned at 0 or 1 (within ``tolerance``): how saturated a dream is."""
     image = np.asarray(image, dtype=np.float64)

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from deepdream_lib.errors import DeepDreamError, ObjectiveError
+from deepdream_lib.measure import similarity_to_others
 
 INPUT = "input"  #: the activations key that holds the image being dreamed, RGB in [0, 1]
 Activations = dict[str, tf.Tensor]
@@ -31,7 +32,9 @@ class Objective:
 
     ``description`` is what it prints as; ``key`` identifies what it computes (the same as the
     description unless two objectives could print alike, like guides from different images), so
-    the dream engine can reuse a compiled step for an equal objective.
+    the dream engine can reuse a compiled step for an equal objective. ``batch_terms`` names the parts
+    that compare the images of a batch with each other (:func:`diversity`): such an objective needs
+    the whole batch at once, so the engine refuses to compute it tile by tile.
     """
 
     __array_ufunc__ = None  # `array * objective` raises TypeError instead of making an array of objectives
@@ -43,12 +46,14 @@ class Objective:
         description: str,
         channels: Iterable[tuple[str, int]] = (),
         key: str | None = None,
+        batch_terms: Iterable[str] = (),
     ):
         self.fn = fn
         self.layers = frozenset(layers)
         self.description = description
         self.channels = tuple(channels)  # (layer, index) pairs to check against the network
         self.key = description if key is None else key
+        self.batch_terms = tuple(batch_terms)  # descriptions of the terms that compare images
 
     def __call__(self, activations: Activations) -> tf.Tensor:
         return self.fn(activations)
@@ -63,6 +68,7 @@ class Objective:
             f"{self} {symbol} {other._wrapped() if symbol == '-' else other}",
             self.channels + other.channels,
             f"({self.key}) {symbol} ({other.key})",
+            self.batch_terms + other.batch_terms,
         )
 
     def __add__(self, other: Objective | float) -> Objective:
@@ -93,7 +99,7 @@ class Objective:
         scale = float(scale)
         text = f"-{self._wrapped()}" if scale == -1.0 else f"{scale:g} * {self._wrapped()}"
         return Objective(lambda acts: scale * self(acts), self.layers, text, self.channels,
-                         f"{scale!r} * ({self.key})")
+                         f"{scale!r} * ({self.key})", self.batch_terms)
 
     __rmul__ = __mul__
 
@@ -314,6 +320,31 @@ def channels(name: str, indices: Iterable[int]) -> Objective:
         return tf.reduce_sum(picked * own, axis=1)
 
     return Objective(fn, [name], f'channels("{name}", {indices})', [(name, c) for c in indices])
+
+
+def diversity(name: str) -> Objective:
+    """Diversity (Olah, Mordvintsev & Schubert, *Feature Visualization*, Distill 2017): batch styles apart.
+
+    For a batch of N images, image ``i`` scores minus its mean cosine similarity to the other images'
+    Gram (style) matrices at layer ``name`` (:func:`~deepdream_lib.measure.similarity_to_others`), so
+    the batch mean is minus the mean pairwise similarity (:func:`~deepdream_lib.measure.gram_similarity`)
+    and maximising it pushes the images' styles apart. Add it to a per-image objective with a weight::
+
+        channel("block4_conv3", 7) + 0.5 * diversity("block3_conv3")
+
+    Lucid's term is the similarity itself (summed over pairs, divided by N), entered with a minus sign;
+    here objectives are maximised, so the sign is inside. How it composes: the engine climbs the
+    *sum* of the values over the batch, which for this term is N times minus the mean similarity,
+    and each image's gradient holds its pairs with every other image; the reported history is the batch
+    mean. It is a **batch-level** term: it needs the whole batch at once, so a tiled dream
+    (``tile_size``) refuses it, and :func:`~deepdream_lib.engine.dream` refuses a batch of one. Called
+    on a batch of one, it is 0 (nothing to compare), with no gradient. Identical images never
+    diverge under it (their similarity is at its maximum, where the gradient is zero): start them
+    from different images.
+    """
+    description = f'diversity("{name}")'
+    return Objective(lambda acts: -similarity_to_others(acts[name]), [name], description,
+                     batch_terms=[description])
 
 
 def as_objective(spec: Objective | str) -> Objective:

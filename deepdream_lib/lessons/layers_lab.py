@@ -26,6 +26,7 @@ from deepdream_lib.measure import (
     centre_gradient,
     channel_means,
     energy_footprint,
+    gram_matrix,
     grayscale,
     radial_spectrum,
     support_box,
@@ -106,8 +107,7 @@ def texture_descriptors(backbone: Backbone, images: np.ndarray, layer: str = "bl
     """
     layer = backbone.check_layer(layer)
     features = backbone.activations(tf.constant(np.asarray(images, np.float32)), [layer])[layer]
-    positions = features.shape[1] * features.shape[2]
-    gram = tf.einsum("nhwc,nhwd->ncd", features, features) / positions
+    gram = gram_matrix(features)  # the core's Gram matrix, as measure.gram_similarity uses it
     return gram.numpy().reshape(len(gram), -1).astype(np.float64)
 
 
