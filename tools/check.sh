@@ -41,7 +41,8 @@ stage notebooks env TF_ENABLE_ONEDNN_OPTS=1 $PY -m pytest -q -p no:cacheprovider
 stage lessons-with-vgg16 $PY -m pytest -q -p no:cacheprovider -m lessons tests/test_lesson_switch.py
 stage lesson06-online $PY -m pytest -q -p no:cacheprovider -m lessons tests/test_lesson06_online.py
 stage book .venv/bin/jupyter-book build book -W -n --keep-going
-stage browser $PY -m pytest -q -p no:cacheprovider -m book tests/test_book.py tests/test_book_figures.py tests/test_web_dream.py
+stage findings-pdf $PY tools/findings_pdf.py  # the Findings chapter as a paper (Chromium prints it)
+stage browser $PY -m pytest -q -p no:cacheprovider -m book tests/test_book.py tests/test_book_figures.py tests/test_findings_pdf.py tests/test_web_dream.py
 
 [ -n "$failures" ] && echo "failed stages:$failures"
 echo "stages: $passed passed, $failed failed"
