@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from deepdream_lib.images import to_uint8
 from deepdream_lib.measure import radial_spectrum
@@ -25,8 +26,12 @@ def show_images(
     size: float = 3.0,
     suptitle: str | None = None,
     cmap: str | None = None,
+    colorbar: bool = False,
 ) -> Figure:
-    """A grid of images with optional titles; a dict gives ``{title: image}``."""
+    """A grid of images with optional titles; a dict gives ``{title: image}``.
+
+    With ``colorbar``, each 2-D map (drawn with ``cmap``) gets a colour bar that reads off its values.
+    """
     if isinstance(images, Mapping):
         titles, images = list(images.keys()), list(images.values())
     images = list(images)
@@ -37,7 +42,9 @@ def show_images(
         axis.axis("off")
         if index < len(images):
             image = np.asarray(images[index])
-            axis.imshow(image if image.ndim == 2 else np.clip(image, 0, 1), cmap=cmap)
+            drawn = axis.imshow(image if image.ndim == 2 else np.clip(image, 0, 1), cmap=cmap)
+            if colorbar and image.ndim == 2:
+                figure.colorbar(drawn, ax=axis, fraction=0.046, pad=0.03)
             if titles is not None:
                 axis.set_title(titles[index], fontsize=9)
     if suptitle:
@@ -190,6 +197,10 @@ def show_with_spectra(
         spectra.loglog(frequencies[1:], power[1:] + 1e-12, "k--", linewidth=1, label=f"{title} (reference)")
     if cutoff:
         spectra.axvline(cutoff, color="gray", linestyle=":", linewidth=1)
+    low, high = spectra.get_xlim()  # plain numbers at a few ticks; no crowded minor-tick labels
+    spectra.set_xticks([t for t in (0.02, 0.05, 0.1, 0.2, 0.5) if low <= t <= high])
+    spectra.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    spectra.xaxis.set_minor_formatter(NullFormatter())
     spectra.set_xlabel("spatial frequency (cycles / pixel)")
     spectra.set_ylabel("power")
     spectra.legend(fontsize=7, ncol=2)

@@ -77,3 +77,21 @@ def test_show_with_spectra():
     spectra = figure.axes[0]
     assert len(spectra.get_lines()) == 4  # two images, one reference, the cut-off line
     assert "high-freq" in figure.axes[1].get_title()
+
+
+def test_show_with_spectra_labels_no_minor_ticks():
+    rng = np.random.default_rng(1)
+    figure = viz.show_with_spectra({"noise": rng.uniform(size=(96, 96, 3))})
+    figure.canvas.draw()
+    spectra = figure.axes[0]
+    minor = [label.get_text() for label in spectra.get_xticklabels(minor=True)]
+    major = [label.get_text() for label in spectra.get_xticklabels()]
+    assert not any(minor)  # the crowded 3x10^-2 4x10^-2 ... labels are gone
+    assert "0.1" in major and "0.2" in major
+
+
+def test_show_images_colorbar_only_for_maps():
+    rng = np.random.default_rng(2)
+    maps = {"map": rng.uniform(size=(16, 16)), "picture": rng.uniform(size=(16, 16, 3))}
+    assert len(viz.show_images(maps, ncols=2).axes) == 2
+    assert len(viz.show_images(maps, ncols=2, colorbar=True).axes) == 3  # one bar, for the map
