@@ -47,3 +47,15 @@ def test_show_stride_patterns_one_panel_per_dream_on_one_scale():
     assert pictures[0].shape == (6, 6, 3)
     assert np.ptp(pictures[0]) > 5 * np.ptp(pictures[1])  # one scale: the grid bright, the noise grey
     assert "grid:" in axes[0].get_title()
+
+
+def test_show_stride_patterns_can_title_with_the_peak_ratio():
+    from deepdream_lib.measure import grid_peak_ratio
+
+    grid = _corners() + 0.1 * _noise(4)
+    figure = arch.show_stride_patterns({"grid": grid}, period=2, peak_ratio=True)
+    (axis,) = [axis for axis in figure.axes if axis.images]
+    assert f"peak ratio {grid_peak_ratio(grid, 2):.1f}\n" in axis.get_title()
+    assert "grid:" in axis.get_title()
+    plain = arch.show_stride_patterns({"grid": grid}, period=2)
+    assert "peak ratio" not in [a for a in plain.axes if a.images][0].get_title()

@@ -24,6 +24,7 @@ import numpy as np
 
 from deepdream_lib.errors import DeepDreamError, WeightsUnavailableError
 from deepdream_lib.lessons.loop_lab import repeating_cell
+from deepdream_lib.measure import grid_peak_ratio
 from deepdream_lib.mode import imagenet_reachable
 from deepdream_lib.models import Backbone, get_spec, load_model, local_weights
 
@@ -176,13 +177,15 @@ def grid_share(change: np.ndarray, period: int) -> float:
 
 
 def show_stride_patterns(changes: dict[str, np.ndarray], period: int = 2, repeats: int = 6,
-                         size: float = 2.4):
+                         size: float = 2.4, peak_ratio: bool = False):
     """Each change's :func:`~deepdream_lib.lessons.loop_lab.repeating_cell`, tiled ``repeats`` times each
     way, on one shared colour scale.
 
     Mid-grey is no grid; the brighter and darker the cells, the stronger the grid relative to the
     strongest one shown, so an even architecture reads grey beside a checkerboard. Titles give the
-    :func:`grid_share`. Returns the figure.
+    :func:`grid_share`; with ``peak_ratio``, first the
+    :func:`~deepdream_lib.measure.grid_peak_ratio` (grey image, grid power over the power beside it).
+    Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -192,9 +195,12 @@ def show_stride_patterns(changes: dict[str, np.ndarray], period: int = 2, repeat
     for axis, (name, cell) in zip(axes[0], cells.items(), strict=True):
         tiled = np.tile(cell, (repeats, repeats, 1))
         axis.imshow(np.clip(0.5 + 0.5 * tiled / scale, 0, 1), interpolation="nearest")
-        axis.set_title(f"{name}\ngrid: {grid_share(changes[name], period):.1%} of the change", fontsize=9)
+        share = f"grid: {grid_share(changes[name], period):.1%} of the change"
+        if peak_ratio:
+            share = f"peak ratio {grid_peak_ratio(changes[name], period):.1f}\n{share}"
+        axis.set_title(f"{name}\n{share}", fontsize=9)
         axis.axis("off")
     figure.suptitle(f"the part of each change that repeats every {period} px, tiled {repeats} x {repeats}",
                     fontsize=10)
-    figure.tight_layout(rect=(0, 0, 1, 0.9))
+    figure.tight_layout(rect=(0, 0, 1, 0.86 if peak_ratio else 0.9))
     return figure
