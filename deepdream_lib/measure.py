@@ -124,17 +124,26 @@ def centre_gradient(
     """Gradient of one centre unit of ``layer`` with respect to a random ``size`` x ``size`` image.
 
     The unit is channel ``index`` at the centre of the feature map, or (``index=None``) the sum of all
-    channels there. Returns (size, size, 3): non-zero exactly on the pixels the unit can see.
+    channels there. Returns (size, size, 3): non-zero exactly on the pixels the unit can see. The
+    gradient is the engine's (:func:`~deepdream_lib.engine.objective_and_gradient`), so a network whose
+    eager gradient could crash oneDNN (a kernel smaller than its stride) is differentiated compiled.
     """
+    from deepdream_lib.engine import objective_and_gradient
+    from deepdream_lib.objectives import Objective, neuron
+
     layer = backbone.check_layer(layer)
+    if index is None:
+
+        def centre(acts: dict[str, tf.Tensor]) -> tf.Tensor:
+            feature_map = acts[layer]
+            row, col = tf.shape(feature_map)[1] // 2, tf.shape(feature_map)[2] // 2
+            return tf.reduce_sum(feature_map[:, row, col, :], axis=-1)
+
+        unit = Objective(centre, [layer], f'centre_unit("{layer}")')
+    else:
+        unit = neuron(layer, index)
     images = tf.random.stateless_uniform((1, size, size, 3), seed=(seed, size))
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        feature_map = backbone.activations(images, [layer])[layer]
-        row, col = feature_map.shape[1] // 2, feature_map.shape[2] // 2
-        unit = feature_map[0, row, col, :]
-        value = tf.reduce_sum(unit) if index is None else unit[index]
-    return tape.gradient(value, images).numpy()[0]
+    return objective_and_gradient(backbone, unit, images)[1].numpy()[0]
 
 
 def support_box(gradient: np.ndarray) -> tuple[int, int, int, int] | None:

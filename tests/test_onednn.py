@@ -81,3 +81,18 @@ def test_a_dream_through_a_strided_1x1_convolution(thin, image):
     result = engine.dream(image, "conv", thin, num_steps=3, num_octaves=1, jitter=0, progress=False)
     assert result.history[-1] > result.history[0]
     assert not np.allclose(result.image, image)
+
+
+def test_a_receptive_field_through_a_strided_1x1_convolution(thin, monkeypatch):
+    """measure.centre_gradient takes the engine's gradient, so this net is differentiated compiled."""
+    from deepdream_lib import measure
+
+    compiled = []
+    original = engine.compiled_gradient
+    monkeypatch.setattr(engine, "compiled_gradient", lambda *a, **k: compiled.append(a) or original(*a, **k))
+    gradient = measure.centre_gradient(thin, "conv", size=32)
+    assert compiled, "the centre gradient of a kernel-smaller-than-stride net ran an eager tape"
+    reference = measure.centre_gradient(_thin_backbone(strided=False), "conv", size=32)
+    np.testing.assert_allclose(gradient, reference, rtol=1e-4, atol=1e-7)
+    box = measure.support_box(gradient)
+    assert box is not None and box == measure.support_box(reference)
