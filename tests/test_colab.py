@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import sync_links  # noqa: E402  (the addresses' one place: pyproject.toml [tool.deepdream-course])
 
-FOLDERS = ("notebooks", "solutions", "exercises")
+FOLDERS = sync_links.NOTEBOOK_FOLDERS
 PROJECT = sync_links.load_project()
 COLAB_PREFIX = PROJECT.colab_prefix
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import findings_pdf  # noqa: E402
 
-CHAPTER = ROOT / "book" / "findings.ipynb"
+CHAPTER = ROOT / "research" / "findings.ipynb"
 FINDING = re.compile(r"^### Finding \d+:", re.MULTILINE)
 
 
@@ -70,7 +70,7 @@ def test_the_helpers_see_a_bad_pdf(tmp_path):
 def test_the_chapter_prints_as_a_paper(site, tmp_path):  # noqa: F811
     driver, base = site
     if not (HTML / findings_pdf.PAGE).exists():
-        pytest.fail(f"{findings_pdf.PAGE} was not built: is book/findings in book/_toc.yml?")
+        pytest.fail(f"{findings_pdf.PAGE} was not built: is research/findings in book/_toc.yml?")
     title, findings = chapter_title_and_findings()
     driver.set_window_size(1280, 1600)
     data = findings_pdf.print_page(driver, base + findings_pdf.PAGE)  # fails if an <img> did not load

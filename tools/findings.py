@@ -1,4 +1,4 @@
-"""Recompute the book's Findings chapter: run book/findings.ipynb and write its figures and numbers.
+"""Recompute the book's Findings chapter: run research/findings.ipynb and write its figures and numbers.
 
     .venv/bin/python tools/findings.py OUT/            # full quality (DEEPDREAM_FAST=0), as on the Pages site
     .venv/bin/python tools/findings.py OUT/ --fast     # fast mode, the budget CI builds the book with
@@ -36,7 +36,7 @@ from nbclient.exceptions import CellExecutionError
 from deepdream_lib.course import kernel_messages
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTER = ROOT / "book" / "findings.ipynb"
+CHAPTER = ROOT / "research" / "findings.ipynb"
 RECORD = "application/papermill.record/"  # how MyST-NB's glue stores a value in an output
 
 

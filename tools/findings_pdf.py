@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "findings.html"
+PAGE = "research/findings.html"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1280,1600"]
@@ -44,7 +44,9 @@ const loaded = images.map((i) => i.complete ? Promise.resolve()
 const math = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
 Promise.all([...loaded, math]).then(() => done('ready'), (e) => done('error: ' + e));
 """
-BROKEN = "return [...document.images].filter((i) => !(i.naturalWidth > 0)).map((i) => i.src)"
+# the page's own images (the Colab badge is external: it cannot load offline, and print hides it)
+BROKEN = ("return [...document.images].filter((i) => (i.src.startsWith(location.origin)"
+          " || i.src.startsWith('data:')) && !(i.naturalWidth > 0)).map((i) => i.src)")
 FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 

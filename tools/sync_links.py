@@ -24,7 +24,7 @@ import nbformat
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises")
+NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises", "research")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/")
 GIT_SOURCE = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+(?:@[\w./-]+)?")
 PAGES = re.compile(r"https://[\w-]+\.github\.io/[\w.-]+/")

@@ -5,7 +5,7 @@ network's input blob as BGR values in [0, 255] minus a mean colour; an "objectiv
 gradient it writes into a layer's ``diff`` blob; ``net.backward`` turns that seed into the gradient of the
 pixels; the step is taken in place, normalised by the mean absolute gradient, and clipped in the
 mean-subtracted space. This module does the same things in the same order, on a backbone of the library
-whose preprocessing is Caffe-style, so the book's appendix (``book/caffe_to_tf2.ipynb``) can measure how
+whose preprocessing is Caffe-style, so the book's appendix (``research/caffe_to_tf2.ipynb``) can measure how
 far the library's own :func:`~deepdream_lib.engine.dream` is from the original recipe, step by step.
 
 It is a reference for that comparison, not a second engine: dream with :func:`~deepdream_lib.engine.dream`
