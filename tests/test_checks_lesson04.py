@@ -202,3 +202,103 @@ def test_top_channels(capsys):
 def test_top_channels_mistakes(mistake):
     function, phrase = TOP_MISTAKES[mistake]
     fails_with(lesson04.check_top_channels, function, phrase)
+
+
+# --- exercise 5: gram_matrix and gram_similarity ------------------------------------------------------------
+def gram_matrix(features):
+    positions = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], features.dtype)
+    return tf.einsum("bhwc,bhwd->bcd", features, features) / positions
+
+
+def _cosines(features):
+    grams = gram_matrix(features)
+    unit = tf.math.l2_normalize(tf.reshape(grams, (tf.shape(grams)[0], -1)), axis=1)
+    return unit @ tf.transpose(unit)
+
+
+def gram_similarity(features):
+    cosines = _cosines(features)
+    n = tf.cast(tf.shape(cosines)[0], cosines.dtype)
+    return (tf.reduce_sum(cosines) - tf.linalg.trace(cosines)) / (n * (n - 1))
+
+
+def _flat(features):
+    return tf.reshape(features, (tf.shape(features)[0], -1, tf.shape(features)[-1]))
+
+
+GRAM_MISTAKES = {
+    "not divided": (lambda f: tf.einsum("bhwc,bhwd->bcd", f, f), "forgot to divide"),
+    "divided by C": (lambda f: tf.einsum("bhwc,bhwd->bcd", f, f) / f.shape[-1], "number of channels C"),
+    "divided by hwC": (lambda f: gram_matrix(f) / f.shape[-1], "h * w * C"),
+    "positions twice": (lambda f: gram_matrix(f) / (f.shape[1] * f.shape[2]), "squared"),
+    "position Gram": (lambda f: tf.matmul(_flat(f), _flat(f), transpose_b=True), "positions with positions"),
+    "batch summed": (lambda f: tf.einsum("bhwc,bhwd->cd", f, f), "summed over the batch"),
+    "rows only": (lambda f: tf.einsum("bhwc,bxwc->bhx", f, f), "columns and channels"),
+    "covariance": (lambda f: gram_matrix(f - tf.reduce_mean(f, axis=[1, 2], keepdims=True)), "covariance"),
+    "numpy": (lambda f: np.einsum("bhwc,bhwd->bcd", f.numpy(), f.numpy()) / (f.shape[1] * f.shape[2]),
+              "not differentiable"),
+    "no return": (lambda f: None, "return"),
+}
+
+
+def test_gram_matrix(capsys):
+    fails_with(lesson04.check_gram_matrix, blank, "Not implemented yet")
+    passes(lesson04.check_gram_matrix, gram_matrix, capsys)
+    passes(lesson04.check_gram_matrix, lambda f: tf.matmul(_flat(f), _flat(f), transpose_a=True)
+           / (f.shape[1] * f.shape[2]), capsys)
+
+
+@pytest.mark.parametrize("mistake", list(GRAM_MISTAKES))
+def test_gram_matrix_mistakes(mistake):
+    function, phrase = GRAM_MISTAKES[mistake]
+    fails_with(lesson04.check_gram_matrix, function, phrase)
+
+
+def _upper(cosines):
+    n = cosines.shape[0]
+    return tf.boolean_mask(cosines, np.triu(np.ones((n, n), bool), 1))
+
+
+def _features_cosine(features):
+    flat = tf.math.l2_normalize(tf.reshape(features, (tf.shape(features)[0], -1)), axis=1)
+    cosines = flat @ tf.transpose(flat)
+    return tf.reduce_mean(_upper(cosines))
+
+
+def _dot_products(features):
+    grams = tf.reshape(gram_matrix(features), (tf.shape(features)[0], -1))
+    return tf.reduce_mean(_upper(grams @ tf.transpose(grams)))
+
+
+def _distances(features):
+    grams = tf.reshape(gram_matrix(features), (tf.shape(features)[0], -1))
+    gaps = tf.norm(grams[:, None] - grams[None], axis=-1)
+    return tf.reduce_mean(_upper(gaps))
+
+
+SIMILARITY_MISTAKES = {
+    "diagonal included": (lambda f: tf.reduce_mean(_cosines(f)), "with itself"),
+    "pairs once, divided by ordered pairs": (
+        lambda f: tf.reduce_sum(_upper(_cosines(f))) / (f.shape[0] * (f.shape[0] - 1)), "ordered"
+    ),
+    "sum of pairs": (lambda f: tf.reduce_sum(_upper(_cosines(f))), "return their mean"),
+    "dot products": (_dot_products, "plain dot products"),
+    "distances": (_distances, "distances"),
+    "feature maps compared": (_features_cosine, "feature maps themselves"),
+    "minus sign": (lambda f: -gram_similarity(f), "Wrong sign"),
+    "table": (_cosines, "table of every pair"),
+    "per image": (lambda f: tf.reduce_mean(_cosines(f), axis=1), "one number per image"),
+    "numpy": (lambda f: gram_similarity(f).numpy(), "not differentiable"),
+}
+
+
+def test_gram_similarity(capsys):
+    fails_with(lesson04.check_gram_similarity, blank, "Not implemented yet")
+    passes(lesson04.check_gram_similarity, gram_similarity, capsys)
+    passes(lesson04.check_gram_similarity, lambda f: tf.reduce_mean(_upper(_cosines(f))), capsys)
+
+
+@pytest.mark.parametrize("mistake", list(SIMILARITY_MISTAKES))
+def test_gram_similarity_mistakes(mistake):
+    function, phrase = SIMILARITY_MISTAKES[mistake]
+    fails_with(lesson04.check_gram_similarity, function, phrase)

@@ -4,7 +4,9 @@ Each check builds small random activations (a batch of non-square feature maps, 
 cannot be confused silently), runs the learner's function, and diagnoses the usual mistakes: averaging
 over the batch or the channels, indexing the wrong axis, a neuron off the centre or with rows and columns
 swapped, one channel for every image of an atlas, channels sorted the wrong way round, a layer name,
-channel index or k written into the code.
+channel index or k written into the code; for the Gram similarity of exercise 5, a Gram matrix not
+divided by the positions or over the wrong axes, the diagonal's self-similarity counted, dot products or
+distances instead of cosines, pairs counted once but divided as if twice.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deepdream_lib.course.checks import CheckFailed, check, expect
+from deepdream_lib.course.checks import CheckFailed, check, expect, returned_array
 
 NAME = "block4_conv3"
 OTHER = "block1_conv2"
@@ -365,3 +367,138 @@ def check_top_channels(top_channels: Callable) -> None:
         result = _top_indices(top_channels, activation, k)
         if not np.array_equal(result, np.argsort(-activation.mean(axis=(0, 1)), kind="stable")[:k]):
             _diagnose_ranking(result, activation, k)
+
+
+# --- exercise 5 --------------------------------------------------------------------------------------
+
+
+def _style_features(seed: int, shape: tuple[int, int, int, int] = (4, 3, 5, 6)) -> np.ndarray:
+    """ReLU-like feature maps (B, h, w, C), h != w != C, with a different channel mix per image."""
+    rng = np.random.default_rng(seed)
+    mix = rng.uniform(0.2, 2.0, (shape[0], 1, 1, shape[-1]))
+    return (np.maximum(rng.normal(0.3, 1.0, shape), 0.0) * mix).astype(np.float32)
+
+
+def _gram(features: np.ndarray) -> np.ndarray:
+    """(B, h, w, C) -> (B, C, C): mean over positions of channel products, in float64."""
+    f = np.asarray(features, np.float64)
+    return np.einsum("bhwc,bhwd->bcd", f, f) / (f.shape[1] * f.shape[2])
+
+
+def _cosines(grams: np.ndarray) -> np.ndarray:
+    flat = grams.reshape(len(grams), -1)
+    unit = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+@check("gram_matrix returns each image's (C, C) mean over positions of channel products")
+def check_gram_matrix(gram_matrix: Callable) -> None:
+    features = _style_features(20)
+    batch, h, w, c = features.shape
+    result = returned_array(gram_matrix(tf.constant(features)), "gram_matrix")
+    f = features.astype(np.float64)
+    flat = f.reshape(batch, h * w, c)
+    shapes = {
+        (batch, h * w, h * w): "You multiplied positions with positions (F F^T): the Gram matrix compares "
+        "channels, so contract over the positions: G = F^T F, shape (B, C, C).",
+        (c, c): "You summed over the batch as well: keep one Gram matrix per image, shape (B, C, C) "
+        "(einsum 'bhwc,bhwd->bcd').",
+        (batch, h, h): "You contracted over the columns and channels: contract over all the positions "
+        "(height and width), keeping the channels: shape (B, C, C).",
+        (batch, w, w): "You contracted over the rows and channels: contract over all the positions "
+        "(height and width), keeping the channels: shape (B, C, C).",
+        (batch, c): "You returned one number per channel: the Gram matrix holds every pair of channels, "
+        "(B, C, C).",
+    }
+    if result.shape != (batch, c, c):
+        reason = shapes.get(result.shape, "")
+        raise CheckFailed(f"gram_matrix returned shape {result.shape}; it must be ({batch}, {c}, {c})."
+                          + (f" {reason}" if reason else ""))
+    expected = _gram(features)
+    mistakes = [
+        (expected * h * w, "You forgot to divide by the number of positions h * w: the Gram matrix is a "
+         "*mean* over positions, so it does not grow with the image's size."),
+        (expected * h * w / c, "You divided by the number of channels C; divide by the number of "
+         "positions h * w."),
+        (expected / c, "You divided by h * w * C; divide by the number of positions h * w only."),
+        (expected / (h * w), "You divided by (h * w) squared; divide by the number of positions once."),
+        (np.einsum("bpc,bpd->bcd", flat - flat.mean(axis=1, keepdims=True),
+                   flat - flat.mean(axis=1, keepdims=True)) / (h * w),
+         "You subtracted each channel's mean first (a covariance); the Gram matrix uses the raw features."),
+    ]
+    for values, message in mistakes:
+        if np.allclose(result, values, rtol=1e-4) and not np.allclose(values, expected, rtol=1e-4):
+            raise CheckFailed(message)
+    expect(np.allclose(result, expected, rtol=1e-4),
+           f"Image 0's entry (0, 1) is {result[0, 0, 1]:.4f}; the mean over positions of channel 0 times "
+           f"channel 1 is {expected[0, 0, 1]:.4f}.")
+    _differentiable_tensor(gram_matrix, features, "gram_matrix")
+
+
+def _differentiable_tensor(function: Callable, features: np.ndarray, what: str) -> None:
+    tensor = tf.Variable(features)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(tf.convert_to_tensor(function(tensor), tf.float32))
+    gradient = tape.gradient(total, tensor)
+    expect(
+        gradient is not None and float(tf.reduce_sum(tf.abs(gradient))) > 0,
+        f"{what} is not differentiable: TensorFlow found no gradient. Stay in TensorFlow (tf.einsum, "
+        "tf.linalg.matmul, tf.norm); .numpy() and np functions break the gradient a diversity term needs.",
+    )
+
+
+@check("gram_similarity returns the mean cosine similarity of the Gram matrices over pairs of images")
+def check_gram_similarity(gram_similarity: Callable) -> None:
+    features = _style_features(21)
+    batch = len(features)
+    value = returned_array(gram_similarity(tf.constant(features)), "gram_similarity")
+    if value.shape == (batch, batch):
+        raise CheckFailed("You returned the table of every pair's similarity (B, B); return its mean over "
+                          "the pairs of *different* images, one number.")
+    if value.shape == (batch,):
+        raise CheckFailed("You returned one number per image; return one number for the whole set: the "
+                          "mean over all pairs of different images.")
+    if value.shape != ():
+        raise CheckFailed(f"gram_similarity returned shape {value.shape}; return one number.")
+    grams = _gram(features)
+    cosines = _cosines(grams)
+    pairs = ~np.eye(batch, dtype=bool)
+    expected = cosines[pairs].mean()
+    flat = grams.reshape(batch, -1)
+    dots = flat @ flat.T
+    raw = features.reshape(batch, -1).astype(np.float64)
+    raw_unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    distances = np.linalg.norm(flat[:, None] - flat[None], axis=-1)
+    mistakes = [
+        (cosines.mean(), "You included each image's similarity with itself (the diagonal, always 1): "
+         "average over the pairs i != j only."),
+        (cosines[np.triu_indices(batch, 1)].sum() / (batch * (batch - 1)), "You summed each pair once "
+         "(i < j) but divided by B (B - 1), the number of *ordered* pairs: divide by B (B - 1) / 2."),
+        (cosines[np.triu_indices(batch, 1)].sum(), "You summed the pairs' similarities: return their mean."),
+        (dots[pairs].mean(), "You averaged the plain dot products <G_i, G_j>: divide each by "
+         "|G_i| |G_j| (the cosine), so that the result says how alike the styles are, not how strong."),
+        (distances[pairs].mean(), "You averaged the distances |G_i - G_j|; the similarity is the cosine "
+         "<G_i, G_j> / (|G_i| |G_j|)."),
+        ((raw_unit @ raw_unit.T)[pairs].mean(), "You compared the feature maps themselves, position by "
+         "position; compare their Gram matrices, which forget where each feature is."),
+        (-expected, "Wrong sign: that is the diversity objective (minus the similarity); return the "
+         "similarity itself."),
+    ]
+    for wrong, message in mistakes:
+        if np.isclose(value, wrong, rtol=1e-4) and not np.isclose(wrong, expected, rtol=1e-4):
+            raise CheckFailed(message)
+    expect(np.isclose(value, expected, rtol=1e-4),
+           f"Your similarity is {float(value):.4f}; the mean over pairs i != j of cos(G_i, G_j) is "
+           f"{expected:.4f}.")
+    # style, not place: moving one image's features around must not change its Gram matrix
+    moved = features.copy()
+    moved[1] = np.roll(moved[1], (1, 2), axis=(0, 1))
+    again = returned_array(gram_similarity(tf.constant(moved)), "gram_similarity")
+    expect(np.isclose(again, expected, rtol=1e-4),
+           "Shifting one image's feature map changed your similarity: the Gram matrix must sum over all "
+           "positions, so that it forgets where each feature is.")
+    alike = returned_array(gram_similarity(tf.constant(np.repeat(features[:1], 3, axis=0))),
+                           "gram_similarity")
+    expect(np.isclose(alike, 1.0, rtol=1e-4),
+           f"Three copies of one image should have similarity 1; yours gives {float(alike):.4f}.")
+    _differentiable_tensor(gram_similarity, features, "gram_similarity")
