@@ -159,10 +159,12 @@ def pad(width: int, value: float = 0.5) -> Transform:
     return _named(transform, f"pad({width})")
 
 
-def jitter(distance: int, seed: int | None = None) -> Transform:
+def jitter(distance: int, seed: int | None = None, independent: bool = False) -> Transform:
     """Crop ``distance`` pixels off, at a random offset: a random shift of up to ``distance`` pixels.
 
-    The result is ``distance`` pixels smaller in height and width (Lucid's ``jitter``).
+    The result is ``distance`` pixels smaller in height and width (Lucid's ``jitter``). One offset
+    serves the whole batch, unless ``independent``: then each image gets its own, so a batch dreamed
+    from identical starts (or with a term that compares its images, like ``diversity``) can diverge.
     """
     _check_pixels(distance, "jitter distance")
     generator = _generator(seed)
@@ -171,10 +173,28 @@ def jitter(distance: int, seed: int | None = None) -> Transform:
         if distance == 0:
             return images
         shape = tf.shape(images)
+        if independent:
+            return _crop_each(images, generator.uniform(tf.stack([shape[0], 2]), 0, distance + 1,
+                                                        dtype=tf.int32), distance)
         dy, dx = tf.unstack(generator.uniform((2,), 0, distance + 1, dtype=tf.int32))
         return images[:, dy : shape[1] - distance + dy, dx : shape[2] - distance + dx, :]
 
-    return _named(transform, f"jitter({distance})")
+    return _named(transform, f"jitter({distance}{', independent' if independent else ''})")
+
+
+def _crop_each(images: tf.Tensor, offsets: tf.Tensor, distance: int) -> tf.Tensor:
+    """Image i cropped at ``offsets[i] = (dy, dx)`` to ``distance`` pixels less, differentiably: a
+    per-image translation (nearest pixel, so exact; the zero fill lies in the part cropped away, which
+    also keeps the translation's gradient exact) followed by one common crop."""
+    shape = tf.shape(images)
+    dy, dx = tf.unstack(tf.cast(offsets, tf.float32), axis=1)
+    zero, one = tf.zeros_like(dy), tf.ones_like(dy)
+    translations = tf.stack([one, zero, dx, zero, one, dy, zero, zero], axis=1)  # reads (y+dy, x+dx)
+    shifted = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.convert_to_tensor(images, tf.float32), transforms=translations,
+        output_shape=shape[1:3], fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT",
+    )
+    return shifted[:, : shape[1] - distance, : shape[2] - distance, :]
 
 
 def random_scale(scales: Iterable[float], seed: int | None = None) -> Transform:
@@ -238,15 +258,16 @@ def compose(transforms: Sequence[Transform]) -> Transform:
     return _named(transform, f"compose([{', '.join(describe(t) for t in transforms)}])")
 
 
-def standard_transforms(seed: int | None = None) -> list[Transform]:
-    """Lucid's default list: pad 12, jitter 8, scale 0.9-1.1, rotate -10..10 degrees, jitter 4."""
+def standard_transforms(seed: int | None = None, independent: bool = False) -> list[Transform]:
+    """Lucid's default list: pad 12, jitter 8, scale 0.9-1.1, rotate -10..10 degrees, jitter 4
+    (each image of a batch shifted by its own jitter if ``independent``)."""
     seeds = [None] * 4 if seed is None else [seed + i for i in range(4)]
     return [
         pad(12),
-        jitter(8, seeds[0]),
+        jitter(8, seeds[0], independent),
         random_scale([1 + (i - 5) / 50 for i in range(11)], seeds[1]),
         random_rotate(list(range(-10, 11)) + 5 * [0], seeds[2]),
-        jitter(4, seeds[3]),
+        jitter(4, seeds[3], independent),
     ]
 
 

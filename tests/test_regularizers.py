@@ -103,6 +103,28 @@ def test_jitter_crops_a_shifted_window():
     assert reg.jitter(0)(image).shape == image.shape
 
 
+def test_independent_jitter_crops_each_image_at_its_own_offset():
+    images = tf.constant(np.arange(8 * 10 * 12 * 3, dtype=np.float32).reshape(8, 10, 12, 3))
+    shifted = reg.jitter(3, seed=5, independent=True)(images).numpy()
+    assert shifted.shape == (8, 7, 9, 3)
+    offsets = []
+    for i in range(8):
+        found = [(dy, dx) for dy in range(4) for dx in range(4)
+                 if np.array_equal(shifted[i], images.numpy()[i, dy : dy + 7, dx : dx + 9])]
+        assert len(found) == 1, f"image {i} is not a crop of itself"
+        offsets += found
+    assert len(set(offsets)) > 1, f"every image got the same offset {offsets[0]}"
+    with tf.GradientTape() as tape:  # differentiable: each kept pixel gets its gradient once
+        tape.watch(images)
+        kept = tf.reduce_sum(reg.jitter(3, seed=5, independent=True)(images))
+    gradient = tape.gradient(kept, images).numpy()
+    for i, (dy, dx) in enumerate(offsets):
+        window = np.zeros((10, 12, 3), np.float32)
+        window[dy : dy + 7, dx : dx + 9] = 1
+        np.testing.assert_array_equal(gradient[i], window, err_msg=f"image {i}'s gradient")
+    assert reg.describe(reg.jitter(3, independent=True)) == "jitter(3, independent)"
+
+
 def test_transforms_are_reproducible_and_random():
     image = tf.random.stateless_uniform((1, 20, 20, 3), seed=(1, 2))
     first = [reg.jitter(4, seed=3)(image).numpy() for _ in range(1)]
