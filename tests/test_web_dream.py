@@ -254,13 +254,13 @@ def test_a_lessons_page_embeds_a_panel_that_dreams(page, request, lesson):
     (SCREENSHOTS / f"{lesson}__panel.png").write_bytes(root.screenshot_as_png)
 
 
-def test_without_webassembly_or_webgl_the_panel_says_so(page):
+def test_without_webassembly_or_webgl_the_panel_says_so(page, request):
     """A browser with neither: the panel explains instead of failing, and the rest of the page is there.
     (Last in this file: it reloads the page, which forgets the model the tests above share.)"""
     hide = page.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
         "delete window.WebAssembly; HTMLCanvasElement.prototype.getContext = () => null;")})
     try:
-        page.get(page.current_url.split("?")[0])
+        page.get(request.getfixturevalue("site")[1] + PAGE)  # the dream page, whichever page came last
         assert _wait(page, "return document.querySelector('.deepdream-web').dataset.missing === 'true'", 30)
         text = page.execute_script("return document.querySelector('.deepdream-web').textContent")
         headings = page.execute_script("return [...document.querySelectorAll('h2')].map((h) => h.innerText)")
